@@ -1,0 +1,15 @@
+"""The typed names of aiohttp application state; the only ones there are."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from notifgql.db.engine import Database
+from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.pagination import CursorCodec
+from notifgql.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+BROKER = web.AppKey("broker", LocalBroker)
+CURSORS = web.AppKey("cursors", CursorCodec)

@@ -1,0 +1,89 @@
+"""Who is asking: bearer tokens (HS256 JWTs) and the viewer they name."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import jwt
+
+from notifgql.errors import Forbidden, Unauthenticated
+from notifgql.ids import parse_id
+
+Role = Literal["user", "service"]
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The caller of one request: whose inbox, in which organization, in which role."""
+
+    subject: str
+    organization_id: int
+    role: Role
+
+    @property
+    def recipient_id(self) -> int:
+        """The inbox owner's id; only user tokens have an inbox."""
+        if self.role != "user":
+            raise Forbidden("This operation needs a user token")
+        return int(self.subject)
+
+    def require_service(self) -> None:
+        """Refuse unless the token is a service token."""
+        if self.role != "service":
+            raise Forbidden("This operation needs a service token")
+
+
+def issue_token(
+    secret: str,
+    *,
+    subject: str,
+    organization_id: int,
+    role: Role = "user",
+    ttl_seconds: int | None = None,
+) -> str:
+    """Sign a token for ``subject`` in ``organization_id``."""
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": subject, "org": str(organization_id), "role": role}
+    claims["iat"] = now
+    if ttl_seconds is not None:
+        claims["exp"] = now + ttl_seconds
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(secret: str, token: str) -> Viewer:
+    """Verify ``token`` and return its viewer, or raise ``Unauthenticated``."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "org"], "verify_sub": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The token has expired") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("The token is invalid") from None
+
+    role = claims.get("role", "user")
+    if role not in ("user", "service"):
+        raise Unauthenticated("The token's role must be user or service")
+    subject = str(claims["sub"])
+    organization_id = parse_id(str(claims["org"]))
+    if organization_id is None:
+        raise Unauthenticated("The token's org claim is not an organization id")
+    if role == "user" and parse_id(subject) is None:
+        raise Unauthenticated("The token's sub claim is not a recipient id")
+    return Viewer(subject=subject, organization_id=organization_id, role=role)
+
+
+def viewer_from_header(secret: str, authorization: str | None) -> Viewer:
+    """Read ``Authorization: Bearer <token>``."""
+    if not authorization:
+        raise Unauthenticated("Authentication required: send Authorization: Bearer <token>")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'")
+    return decode_token(secret, token.strip())

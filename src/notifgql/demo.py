@@ -1,0 +1,81 @@
+"""Demo data that resembles the seed documents' examples, published through the domain."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from notifgql.auth import Viewer
+from notifgql.db.engine import Database
+from notifgql.notifications import commands, queries
+from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.commands import NewNotification
+from notifgql.notifications.filters import EVERYTHING
+from notifgql.notifications.unit_of_work import unit_of_work
+
+DEMO_ORGANIZATION = 810
+DEMO_RECIPIENT = 3030
+DEMO_SERVICE = "demo-publisher"
+
+_ACTORS = [(11, "Ana Kovač"), (12, "Marko Horvat"), (13, "Jon D"), (14, "Automation")]
+
+
+def _examples(now: datetime) -> list[NewNotification]:
+    rng = random.Random(539)
+    examples = []
+    for n in range(1, 41):
+        actor_id, actor_name = rng.choice(_ACTORS)
+        created = now - timedelta(hours=n * 7, minutes=rng.randrange(60))
+        if n % 3:
+            target = ("task", f"#{n}: Ticket title", "project", f"[Client{1470 + n}] test project")
+        else:
+            target = ("todo", "You need to do this.", "task", f"#{n}: Ticket title")
+        target_type, target_title, parent_type, parent_title = target
+        examples.append(
+            NewNotification(
+                recipient_id=DEMO_RECIPIENT,
+                title=f"created {target_type} <b>{target_title}</b> on <b>{parent_title}</b>",
+                description=f"{actor_name} created {target_type} {target_title}",
+                actor_id=actor_id,
+                actor_name=actor_name,
+                target_type=target_type,
+                target_id=40 + n,
+                target_title=target_title,
+                target_label=target_type,
+                parent_type=parent_type,
+                parent_id=560 + n,
+                parent_title=parent_title,
+                project_id=600 + n % 5,
+                resource=f"/{target_type}s/{40 + n}",
+                important=n % 7 == 0,
+                mention=n % 5 == 0,
+                action_required=n % 6 == 0,
+                made_by_automation=actor_id == 14,
+                new_activities_count=1 + n % 3,
+                first_unread_activity_id=n,
+                last_action_at=created + timedelta(hours=2) if n % 10 == 0 else None,
+                created_at=created,
+            )
+        )
+    return examples
+
+
+async def load_demo(database: Database) -> bool:
+    """Fill the demo inbox unless it has notifications already; True when it loaded."""
+    user = Viewer(subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION, role="user")
+    service = Viewer(subject=DEMO_SERVICE, organization_id=DEMO_ORGANIZATION, role="service")
+    async with database.read() as conn:
+        if await queries.count(conn, user, EVERYTHING):
+            return False
+    broker = LocalBroker()
+    async with unit_of_work(database, broker) as work:
+        rows = [
+            await commands.create_notification(work, service, new)
+            for new in _examples(datetime.now(UTC))
+        ]
+        oldest = sorted(rows, key=lambda row: row.created_at)
+        for row in oldest[:25]:
+            await commands.mark_read(work, user, row.id)
+        for row in oldest[:8]:
+            await commands.dismiss(work, user, row.id)
+    return True

@@ -1,0 +1,53 @@
+"""The one error vocabulary of notifgql, rendered by every door.
+
+    NotifGqlError            code                      HTTP
+    ├── Unauthenticated      UNAUTHENTICATED           401
+    ├── Forbidden            FORBIDDEN                 403
+    ├── NotFound             NOT_FOUND                 404
+    ├── BadUserInput         BAD_USER_INPUT            400
+    └── ServiceUnavailable   SERVICE_UNAVAILABLE       503
+
+Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, shown masked.
+"""
+
+from __future__ import annotations
+
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class NotifGqlError(Exception):
+    """An error whose message is safe to show to the client."""
+
+    code = INTERNAL_SERVER_ERROR
+    status = 500
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        # The input at fault (a GraphQL argument or a REST query parameter), when one is.
+        self.parameter = parameter
+
+
+class Unauthenticated(NotifGqlError):
+    code = "UNAUTHENTICATED"
+    status = 401
+
+
+class Forbidden(NotifGqlError):
+    code = "FORBIDDEN"
+    status = 403
+
+
+class NotFound(NotifGqlError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class BadUserInput(NotifGqlError):
+    code = "BAD_USER_INPUT"
+    status = 400
+
+
+class ServiceUnavailable(NotifGqlError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503

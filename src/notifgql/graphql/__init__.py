@@ -1,0 +1,1 @@
+"""The GraphQL door: a Strawberry schema over the notification domain."""

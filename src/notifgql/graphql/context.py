@@ -1,0 +1,35 @@
+"""The per-request GraphQL context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.types import Info as StrawberryInfo
+
+from notifgql.auth import Viewer
+from notifgql.db.engine import Database
+from notifgql.errors import Unauthenticated
+from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.pagination import CursorCodec
+
+
+@dataclass(slots=True)
+class Context:
+    """What resolvers may use. It holds the engine, never a session: sibling resolvers
+    run concurrently and each opens its own short connection."""
+
+    database: Database
+    broker: LocalBroker
+    cursors: CursorCodec
+    viewer_or_none: Viewer | None
+    auth_error: Unauthenticated | None = None
+
+    @property
+    def viewer(self) -> Viewer:
+        """The authenticated viewer; raises UNAUTHENTICATED when the request has none."""
+        if self.viewer_or_none is None:
+            raise self.auth_error or Unauthenticated("Authentication required")
+        return self.viewer_or_none
+
+
+Info = StrawberryInfo[Context, None]

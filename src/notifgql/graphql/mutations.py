@@ -1,0 +1,81 @@
+"""Root mutation fields: each runs in one unit of work that publishes after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from notifgql.auth import Viewer
+from notifgql.errors import NotFound
+from notifgql.graphql.context import Info
+from notifgql.graphql.inputs import CreateNotificationInput, NotificationFilter, to_domain_filter
+from notifgql.graphql.types import MarkResult, Notification
+from notifgql.ids import parse_id
+from notifgql.notifications import commands
+from notifgql.notifications.filters import parse_ids
+from notifgql.notifications.queries import Record
+from notifgql.notifications.unit_of_work import UnitOfWork, unit_of_work
+
+ChangeOne = Callable[[UnitOfWork, Viewer, int], Awaitable[Record]]
+
+
+async def _change_one(info: Info, id: strawberry.ID, change: ChangeOne) -> Notification:
+    viewer = info.context.viewer
+    notification_id = parse_id(id)
+    if notification_id is None:
+        raise NotFound(f"Notification {id} not found", parameter="id")
+    async with unit_of_work(info.context.database, info.context.broker) as work:
+        row = await change(work, viewer, notification_id)
+    return Notification.from_model(row)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Set readAt (and seenAt) if unset; idempotent.")
+    async def read_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        return await _change_one(info, id, commands.mark_read)
+
+    @strawberry.mutation(description="Clear readAt.")
+    async def unread_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        return await _change_one(info, id, commands.mark_unread)
+
+    @strawberry.mutation(description="Set dismissedAt.")
+    async def dismiss_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        return await _change_one(info, id, commands.dismiss)
+
+    @strawberry.mutation(description="Clear dismissedAt.")
+    async def undismiss_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        return await _change_one(info, id, commands.undismiss)
+
+    @strawberry.mutation(description="Set seenAt on those of ids that are yours; count = rows changed.")
+    async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
+        viewer = info.context.viewer
+        parsed = parse_ids(ids, parameter="ids")
+        async with unit_of_work(info.context.database, info.context.broker) as work:
+            return MarkResult(count=await commands.mark_seen(work, viewer, parsed))
+
+    @strawberry.mutation(description="Set seenAt on every match, in one statement.")
+    async def mark_all_seen(self, info: Info, filter: NotificationFilter | None = None) -> MarkResult:
+        viewer = info.context.viewer
+        spec = to_domain_filter(filter)
+        async with unit_of_work(info.context.database, info.context.broker) as work:
+            return MarkResult(count=await commands.mark_all_seen(work, viewer, spec))
+
+    @strawberry.mutation(description="Set readAt (and seenAt) on every match, in one statement.")
+    async def mark_all_read(self, info: Info, filter: NotificationFilter | None = None) -> MarkResult:
+        viewer = info.context.viewer
+        spec = to_domain_filter(filter)
+        async with unit_of_work(info.context.database, info.context.broker) as work:
+            return MarkResult(count=await commands.mark_all_read(work, viewer, spec))
+
+    @strawberry.mutation(description="Publish a notification into your organization; service tokens only.")
+    async def create_notification(
+        self, info: Info, input: CreateNotificationInput
+    ) -> Notification:
+        viewer = info.context.viewer
+        viewer.require_service()
+        new = input.to_domain()
+        async with unit_of_work(info.context.database, info.context.broker) as work:
+            row = await commands.create_notification(work, viewer, new)
+        return Notification.from_model(row)

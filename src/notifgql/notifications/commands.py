@@ -1,0 +1,211 @@
+"""State changes of the viewer's inbox, each one SQL statement inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, func, insert, select, update
+
+from notifgql.auth import Viewer
+from notifgql.db.models import notifications as t
+from notifgql.errors import BadUserInput, NotFound
+from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.filters import NotificationFilter, where
+from notifgql.notifications.queries import Record, get_notification
+from notifgql.notifications.unit_of_work import UnitOfWork
+
+MAX_TITLE = 1_000
+MAX_TEXT = 10_000
+MAX_CHANGESET_BYTES = 64 * 1024
+MAX_COUNT = 2**31 - 1
+MAX_MARK_IDS = 1_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _by_id(viewer: Viewer, notification_id: int) -> ColumnElement[bool]:
+    return where(viewer, NotificationFilter(ids=(notification_id,)))
+
+
+async def _change_one(
+    work: UnitOfWork,
+    viewer: Viewer,
+    notification_id: int,
+    values: Mapping[str, Any],
+    needed: ColumnElement[bool],
+) -> Record:
+    """Apply ``values`` where ``needed`` holds; return the row whether or not it changed.
+
+    Only a real change writes and publishes, which makes every one of these idempotent.
+    """
+    changed = (
+        await work.conn.execute(
+            update(t).where(_by_id(viewer, notification_id), needed).values(**values).returning(t)
+        )
+    ).first()
+    if changed is not None:
+        work.record(InboxEvent("updated", viewer.organization_id, viewer.recipient_id, changed.id))
+        work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
+        return changed
+    current = await get_notification(work.conn, viewer, notification_id)
+    if current is None:
+        raise NotFound(f"Notification {notification_id} not found", parameter="id")
+    return current
+
+
+async def mark_read(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
+    """Set readAt (and seenAt, since reading implies seeing) if unset."""
+    now = _now()
+    values = {"read_at": now, "seen_at": func.coalesce(t.c.seen_at, now)}
+    return await _change_one(work, viewer, notification_id, values, t.c.read_at.is_(None))
+
+
+async def mark_unread(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
+    """Clear readAt; seenAt stays, the person has still seen it."""
+    values = {"read_at": None}
+    return await _change_one(work, viewer, notification_id, values, t.c.read_at.is_not(None))
+
+
+async def dismiss(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
+    """Set dismissedAt if unset."""
+    values = {"dismissed_at": _now()}
+    return await _change_one(work, viewer, notification_id, values, t.c.dismissed_at.is_(None))
+
+
+async def undismiss(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
+    """Clear dismissedAt."""
+    values = {"dismissed_at": None}
+    return await _change_one(work, viewer, notification_id, values, t.c.dismissed_at.is_not(None))
+
+
+async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int:
+    """Set seenAt on those of ``ids`` that are the viewer's and unseen; returns rows changed."""
+    if len(ids) > MAX_MARK_IDS:
+        raise BadUserInput(f"At most {MAX_MARK_IDS} ids at once", parameter="ids")
+    if not ids:
+        return 0
+    statement = (
+        update(t)
+        .where(where(viewer, NotificationFilter(ids=tuple(ids))), t.c.seen_at.is_(None))
+        .values(seen_at=_now())
+        .returning(t.c.id)
+    )
+    changed = (await work.conn.execute(statement)).scalars().all()
+    for notification_id in changed:
+        work.record(InboxEvent("updated", viewer.organization_id, viewer.recipient_id, notification_id))
+    if changed:
+        work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
+    return len(changed)
+
+
+async def mark_all_seen(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
+    """Set seenAt on every unseen match, in one UPDATE; one counts event, not one per row."""
+    statement = update(t).where(where(viewer, spec), t.c.seen_at.is_(None)).values(seen_at=_now())
+    return await _bulk(work, viewer, statement)
+
+
+async def mark_all_read(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
+    """Set readAt (and seenAt) on every unread match, in one UPDATE."""
+    now = _now()
+    statement = (
+        update(t)
+        .where(where(viewer, spec), t.c.read_at.is_(None))
+        .values(read_at=now, seen_at=func.coalesce(t.c.seen_at, now))
+    )
+    return await _bulk(work, viewer, statement)
+
+
+async def _bulk(work: UnitOfWork, viewer: Viewer, statement: Any) -> int:
+    changed = int((await work.conn.execute(statement)).rowcount)
+    if changed:
+        work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
+    return changed
+
+
+async def require_owned(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> None:
+    """Raise NotFound unless every one of ``ids`` is the viewer's."""
+    unique = tuple(set(ids))
+    if not unique:
+        return
+    query = select(t.c.id).where(where(viewer, NotificationFilter(ids=unique)))
+    found = set((await work.conn.execute(query)).scalars().all())
+    missing = sorted(set(unique) - found)
+    if missing:
+        raise NotFound(f"Notification {missing[0]} not found", parameter="id")
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    """What a service publishes into one recipient's inbox."""
+
+    recipient_id: int
+    title: str
+    actor_id: int | None = None
+    actor_name: str | None = None
+    description: str | None = None
+    excerpt: str = ""
+    target_type: str | None = None
+    target_id: int | None = None
+    target_title: str | None = None
+    target_label: str | None = None
+    parent_type: str | None = None
+    parent_id: int | None = None
+    parent_title: str | None = None
+    root_type: str | None = None
+    root_id: int | None = None
+    project_id: int | None = None
+    resource: str | None = None
+    reason: str | None = None
+    important: bool = False
+    mention: bool = False
+    action_required: bool = False
+    made_by_automation: bool = False
+    new_activities_count: int = 0
+    first_unread_activity_id: int | None = None
+    changeset: Any = field(default_factory=list)
+    last_action_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+def validate_new(new: NewNotification) -> None:
+    """Refuse what the inbox could not show or store well."""
+    if not new.title.strip():
+        raise BadUserInput("title must not be empty", parameter="title")
+    if len(new.title) > MAX_TITLE:
+        raise BadUserInput(f"title is longer than {MAX_TITLE} characters", parameter="title")
+    for name, value in asdict(new).items():
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise BadUserInput(f"{name} is longer than {MAX_TEXT} characters", parameter=name)
+            if "\x00" in value:
+                raise BadUserInput(f"{name} contains a NUL character", parameter=name)
+    if not 0 <= new.new_activities_count <= MAX_COUNT:
+        raise BadUserInput("newActivitiesCount must be 0 or more", parameter="newActivitiesCount")
+    try:
+        encoded = orjson.dumps(new.changeset)
+    except TypeError:
+        raise BadUserInput("changeset must be JSON", parameter="changeset") from None
+    if len(encoded) > MAX_CHANGESET_BYTES:
+        raise BadUserInput("changeset is larger than 64 KiB", parameter="changeset")
+    if b"\\u0000" in encoded:
+        raise BadUserInput("changeset contains a NUL character", parameter="changeset")
+
+
+async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotification) -> Record:
+    """Publish ``new`` into its recipient's inbox in the service's own organization."""
+    viewer.require_service()
+    validate_new(new)
+    values = asdict(new)
+    values["created_at"] = new.created_at or _now()
+    values["activity_at"] = new.last_action_at or values["created_at"]
+    values["organization_id"] = viewer.organization_id
+    row = (await work.conn.execute(insert(t).values(**values).returning(t))).one()
+    work.record(InboxEvent("created", row.organization_id, row.recipient_id, row.id))
+    work.record(InboxEvent("counts", row.organization_id, row.recipient_id))
+    return row

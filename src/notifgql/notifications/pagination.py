@@ -1,0 +1,127 @@
+"""Pagination: keyset windows with opaque cursors, and page numbers.
+
+The list order is ``activity_at DESC, id DESC`` where ``activity_at`` is
+``coalesce(last_action_at, created_at)``, fixed when a notification is created. A cursor
+names one position in that order: the pair (activity_at in microseconds, id). Paging
+compares row values against that pair, so rows inserted between two requests land before
+or after the position but never shift it: nothing is skipped or repeated.
+
+On the wire a cursor is base64url of ``version ‖ micros ‖ id ‖ mac``, where mac is a
+truncated HMAC-SHA256 under the server's key. A damaged or hand-made cursor fails the MAC
+and is refused as bad input instead of steering the query somewhere arbitrary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from notifgql.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 30
+MAX_PAGE_SIZE = 200
+
+_VERSION = 1
+_PAYLOAD = struct.Struct(">Bqq")
+_MAC_BYTES = 10
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A place in the list order."""
+
+    activity_at: datetime
+    id: int
+
+
+class CursorCodec:
+    """Turns positions into opaque, tamper-evident cursors and back."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+
+    def encode(self, position: Position) -> str:
+        """The cursor for ``position``."""
+        delta = position.activity_at - _EPOCH
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        payload = _PAYLOAD.pack(_VERSION, micros, position.id)
+        raw = payload + self._mac(payload)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def decode(self, cursor: str, *, parameter: str) -> Position:
+        """The position ``cursor`` names; raises BadUserInput for anything we did not issue."""
+        invalid = BadUserInput(f"{parameter} is not a valid cursor", parameter=parameter)
+        if len(cursor) > 64 or not cursor.isascii():
+            raise invalid
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
+        if len(payload) != _PAYLOAD.size or not hmac.compare_digest(mac, self._mac(payload)):
+            raise invalid
+        version, micros, row_id = _PAYLOAD.unpack(payload)
+        if version != _VERSION:
+            raise invalid
+        return Position(_EPOCH + timedelta(microseconds=micros), row_id)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A validated Relay window: ``limit`` rows after/before ``position``, or from an end."""
+
+    limit: int
+    backward: bool
+    position: Position | None
+
+
+def window(
+    codec: CursorCodec,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Window:
+    """Validate Relay arguments; forward from the top with the default size when none given."""
+    if first is not None and last is not None:
+        raise BadUserInput("Pass either first or last, not both", parameter="last")
+    if last is not None or before is not None:
+        if after is not None:
+            raise BadUserInput("Pass either after or before, not both", parameter="before")
+        limit = _check_size(last if last is not None else DEFAULT_PAGE_SIZE, "last")
+        position = codec.decode(before, parameter="before") if before is not None else None
+        return Window(limit=limit, backward=True, position=position)
+    limit = _check_size(first if first is not None else DEFAULT_PAGE_SIZE, "first")
+    position = codec.decode(after, parameter="after") if after is not None else None
+    return Window(limit=limit, backward=False, position=position)
+
+
+def page_bounds(page: int, page_size: int) -> tuple[int, int]:
+    """Validate page-number arguments; returns (offset, limit)."""
+    _check_size(page_size, "pageSize")
+    if page < 1:
+        raise BadUserInput("page must be 1 or more", parameter="page")
+    if page > 10_000_000:
+        raise BadUserInput("page is too large", parameter="page")
+    return (page - 1) * page_size, page_size
+
+
+def total_pages(total: int, page_size: int) -> int:
+    """Pages needed for ``total`` items; 0 for none."""
+    return -(-total // page_size)
+
+
+def _check_size(size: int, parameter: str) -> int:
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"{parameter} must be between 1 and {MAX_PAGE_SIZE}", parameter=parameter)
+    return size

@@ -1,0 +1,53 @@
+"""Process settings, read from ``NOTIFGQL_*`` environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "notifgql-development-secret-change-me"  # noqa: S105 - refused in production
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting of a notifgql process; see the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFGQL_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///notifgql.db"
+    jwt_secret: str = DEV_JWT_SECRET
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    db_pool_size: int = Field(default=20, ge=1)
+    db_timeout: float = Field(default=5.0, gt=0)
+    auto_migrate: bool = True
+    graphiql: bool = True
+    introspection: bool = True
+    rest_timezone: str = "UTC"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Reasons this configuration must not serve production traffic."""
+        problems = []
+        if self.jwt_secret == DEV_JWT_SECRET:
+            problems.append("NOTIFGQL_JWT_SECRET is not set (the development default is public)")
+        elif len(self.jwt_secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            problems.append(
+                f"NOTIFGQL_JWT_SECRET is shorter than {MIN_PRODUCTION_SECRET_LENGTH} characters"
+            )
+        return problems

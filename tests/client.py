@@ -8,7 +8,7 @@ from itertools import count
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from notifgql.auth import issue_token
 from notifgql.db.engine import Database
@@ -83,7 +83,9 @@ class Api:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    async def error_code(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> str:
+    async def error_code(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> str:
         """Run ``query`` expecting one error; return its code."""
         body = await self.gql(query, variables, **kw)
         assert body.get("errors"), body
@@ -120,5 +122,16 @@ async def insert_notification(database: Database, person: Person = ALICE, **fiel
     values |= fields
     values["activity_at"] = values.get("last_action_at") or created_at
     async with database.transaction() as conn:
-        result = await conn.execute(insert(notifications).values(**values).returning(notifications.c.id))
-        return int(result.scalar_one())
+        result = await conn.execute(
+            insert(notifications).values(**values).returning(notifications.c.id)
+        )
+        new_id = int(result.scalar_one())
+        if "id" in fields and database.dialect == "postgresql":
+            # An explicit id does not advance the sequence; keep later inserts from colliding.
+            await conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('notifications', 'id'), "
+                    "(SELECT max(id) FROM notifications))"
+                )
+            )
+        return new_id

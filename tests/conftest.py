@@ -24,7 +24,7 @@ from notifgql.db import migrate
 from notifgql.db.engine import Database, create_database
 from notifgql.settings import Settings
 from tests.client import Api
-from tests.servers import PostgresCluster, postgres_cluster
+from tests.servers import postgres_cluster
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-production-use"
 BACKENDS = ["sqlite", "postgresql"]
@@ -81,9 +81,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings_for(
-    request: pytest.FixtureRequest, backend: str, tmp_path: Path
-) -> Any:
+def settings_for(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Any:
     """Settings on the test's backend; call with overrides."""
 
     def build(**overrides: Any) -> Settings:
@@ -98,8 +96,14 @@ def settings_for(
 
 
 @pytest.fixture
-def settings(settings_for: Any) -> Settings:
-    return settings_for()  # type: ignore[no-any-return]
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test module wants changed; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def settings(settings_for: Any, settings_overrides: dict[str, Any]) -> Settings:
+    return settings_for(**settings_overrides)  # type: ignore[no-any-return]
 
 
 async def empty(database: Database) -> None:

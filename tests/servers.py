@@ -55,9 +55,22 @@ class PostgresCluster:
     def init(self) -> None:
         """Create the cluster's files."""
         subprocess.run(
-            _as_postgres([self._initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    self._initdb,
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def start(self) -> None:
@@ -67,16 +80,31 @@ class PostgresCluster:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         subprocess.run(
-            _as_postgres([self._pg_ctl, "-D", str(self.data), "-o", options, "-l",
-                          str(self.dir / "log"), "-w", "-t", "60", "start"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    self._pg_ctl,
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.dir / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server."""
         subprocess.run(
             _as_postgres([self._pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"]),
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
 
     def url(self, database: str = "postgres") -> str:

@@ -13,6 +13,7 @@ from notifgql.graphql.schema import build_schema
 from notifgql.graphql.view import NotifGqlView
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
+from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
 
 
@@ -24,10 +25,13 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
-    view = NotifGqlView(schema=build_schema(), graphql_ide="graphiql" if settings.graphiql else None)
+    view = NotifGqlView(
+        schema=build_schema(), graphql_ide="graphiql" if settings.graphiql else None
+    )
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    add_rest_routes(app)
     return app
 
 

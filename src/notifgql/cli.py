@@ -81,7 +81,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 organization_id=DEMO_ORGANIZATION,
             )
             state = "loaded" if loaded else "already present"
-            print(f"Demo inbox {state}: recipient {DEMO_RECIPIENT}, organization {DEMO_ORGANIZATION}.")
+            print(
+                f"Demo inbox {state}: recipient {DEMO_RECIPIENT}, organization {DEMO_ORGANIZATION}."
+            )
             print(f"Demo token (send as 'Authorization: Bearer <token>'):\n  {token}")
         base = f"http://{settings.host}:{settings.port}"
         print(f"notifgql on {settings.database_url}")

@@ -35,7 +35,9 @@ async def upgrade(database: Database) -> None:
 
     def _run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
+            )
         command.upgrade(alembic_config(connection), "head")
 
     async with database.engine.begin() as conn:

@@ -10,13 +10,17 @@ from strawberry.scalars import JSON
 from notifgql.notifications.commands import NewNotification
 from notifgql.notifications.filters import (
     EVERYTHING,
-    NotificationFilter as DomainFilter,
     parse_ids,
     parse_single_id,
 )
+from notifgql.notifications.filters import (
+    NotificationFilter as DomainFilter,
+)
 
 
-@strawberry.input(description="Conditions, all optional, combined with AND. Time bounds are exclusive.")
+@strawberry.input(
+    description="Conditions, all optional, combined with AND. Time bounds are exclusive."
+)
 class NotificationFilter:
     ids: list[strawberry.ID] | None = None
     read: bool | None = None
@@ -124,7 +128,9 @@ class CreateNotificationInput:
             action_required=self.action_required,
             made_by_automation=self.made_by_automation,
             new_activities_count=self.new_activities_count,
-            first_unread_activity_id=optional_id(self.first_unread_activity_id, "firstUnreadActivityId"),
+            first_unread_activity_id=optional_id(
+                self.first_unread_activity_id, "firstUnreadActivityId"
+            ),
             changeset=[] if self.changeset is None else self.changeset,
             last_action_at=self.last_action_at,
             created_at=self.created_at,

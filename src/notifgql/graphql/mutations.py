@@ -48,7 +48,9 @@ class Mutation:
     async def undismiss_notification(self, info: Info, id: strawberry.ID) -> Notification:
         return await _change_one(info, id, commands.undismiss)
 
-    @strawberry.mutation(description="Set seenAt on those of ids that are yours; count = rows changed.")
+    @strawberry.mutation(
+        description="Set seenAt on those of ids that are yours; count = rows changed."
+    )
     async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
         viewer = info.context.viewer
         parsed = parse_ids(ids, parameter="ids")
@@ -56,23 +58,27 @@ class Mutation:
             return MarkResult(count=await commands.mark_seen(work, viewer, parsed))
 
     @strawberry.mutation(description="Set seenAt on every match, in one statement.")
-    async def mark_all_seen(self, info: Info, filter: NotificationFilter | None = None) -> MarkResult:
+    async def mark_all_seen(
+        self, info: Info, filter: NotificationFilter | None = None
+    ) -> MarkResult:
         viewer = info.context.viewer
         spec = to_domain_filter(filter)
         async with unit_of_work(info.context.database, info.context.broker) as work:
             return MarkResult(count=await commands.mark_all_seen(work, viewer, spec))
 
     @strawberry.mutation(description="Set readAt (and seenAt) on every match, in one statement.")
-    async def mark_all_read(self, info: Info, filter: NotificationFilter | None = None) -> MarkResult:
+    async def mark_all_read(
+        self, info: Info, filter: NotificationFilter | None = None
+    ) -> MarkResult:
         viewer = info.context.viewer
         spec = to_domain_filter(filter)
         async with unit_of_work(info.context.database, info.context.broker) as work:
             return MarkResult(count=await commands.mark_all_read(work, viewer, spec))
 
-    @strawberry.mutation(description="Publish a notification into your organization; service tokens only.")
-    async def create_notification(
-        self, info: Info, input: CreateNotificationInput
-    ) -> Notification:
+    @strawberry.mutation(
+        description="Publish a notification into your organization; service tokens only."
+    )
+    async def create_notification(self, info: Info, input: CreateNotificationInput) -> Notification:
         viewer = info.context.viewer
         viewer.require_service()
         new = input.to_domain()

@@ -44,7 +44,7 @@ async def _change_one(
 
     Only a real change writes and publishes, which makes every one of these idempotent.
     """
-    changed = (
+    changed: Record | None = (
         await work.conn.execute(
             update(t).where(_by_id(viewer, notification_id), needed).values(**values).returning(t)
         )
@@ -98,7 +98,9 @@ async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int
     )
     changed = (await work.conn.execute(statement)).scalars().all()
     for notification_id in changed:
-        work.record(InboxEvent("updated", viewer.organization_id, viewer.recipient_id, notification_id))
+        work.record(
+            InboxEvent("updated", viewer.organization_id, viewer.recipient_id, notification_id)
+        )
     if changed:
         work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
     return len(changed)
@@ -205,7 +207,7 @@ async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotifica
     values["created_at"] = new.created_at or _now()
     values["activity_at"] = new.last_action_at or values["created_at"]
     values["organization_id"] = viewer.organization_id
-    row = (await work.conn.execute(insert(t).values(**values).returning(t))).one()
+    row: Record = (await work.conn.execute(insert(t).values(**values).returning(t))).one()
     work.record(InboxEvent("created", row.organization_id, row.recipient_id, row.id))
     work.record(InboxEvent("counts", row.organization_id, row.recipient_id))
     return row

@@ -123,5 +123,7 @@ def total_pages(total: int, page_size: int) -> int:
 
 def _check_size(size: int, parameter: str) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadUserInput(f"{parameter} must be between 1 and {MAX_PAGE_SIZE}", parameter=parameter)
+        raise BadUserInput(
+            f"{parameter} must be between 1 and {MAX_PAGE_SIZE}", parameter=parameter
+        )
     return size

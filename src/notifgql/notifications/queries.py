@@ -45,7 +45,9 @@ def position_of(row: Record) -> Position:
     return Position(row.activity_at, row.id)
 
 
-async def get_notification(conn: AsyncConnection, viewer: Viewer, notification_id: int) -> Record | None:
+async def get_notification(
+    conn: AsyncConnection, viewer: Viewer, notification_id: int
+) -> Record | None:
     """The viewer's notification ``notification_id``, or None (absent and not-yours alike)."""
     query = select(t).where(where(viewer, NotificationFilter()), t.c.id == notification_id)
     return (await conn.execute(query)).first()
@@ -66,9 +68,9 @@ async def list_window(
         mark = tuple_(window.position.activity_at, window.position.id)
         query = query.where(key > mark if window.backward else key < mark)
     query = query.order_by(*(REVERSE_ORDER if window.backward else ORDER))
-    rows = (await conn.execute(query)).all()
+    rows = list((await conn.execute(query)).all())
     beyond = len(rows) > window.limit
-    rows = rows[: window.limit]
+    del rows[window.limit :]
     from_cursor = window.position is not None
     if window.backward:
         rows.reverse()

@@ -49,7 +49,9 @@ def upgrade() -> None:
         sa.Column("mention", sa.Boolean(), server_default=false, nullable=False),
         sa.Column("action_required", sa.Boolean(), server_default=false, nullable=False),
         sa.Column("made_by_automation", sa.Boolean(), server_default=false, nullable=False),
-        sa.Column("new_activities_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "new_activities_count", sa.Integer(), server_default=sa.text("0"), nullable=False
+        ),
         sa.Column("first_unread_activity_id", sa.BigInteger(), nullable=True),
         sa.Column("changeset", JSONValue, nullable=False),
         sa.Column("read_at", Timestamp, nullable=True),
@@ -63,7 +65,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_notifications_inbox_order",
         "notifications",
-        ["organization_id", "recipient_id", sa.literal_column("activity_at DESC"), sa.literal_column("id DESC")],
+        [
+            "organization_id",
+            "recipient_id",
+            sa.literal_column("activity_at DESC"),
+            sa.literal_column("id DESC"),
+        ],
     )
     op.create_index(
         "ix_notifications_inbox_unread",

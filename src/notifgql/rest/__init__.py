@@ -1,0 +1,13 @@
+"""The REST doors: two older APIs' dialects over the same domain layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from notifgql.rest import crm, jsonapi
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount both dialects and their error renderers."""
+    jsonapi.add_routes(app)
+    crm.add_routes(app)

@@ -1,0 +1,117 @@
+"""What both REST dialects share: the viewer, query-value parsing, and the error boundary."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from notifgql import appkeys
+from notifgql.auth import Viewer, decode_token, viewer_from_header
+from notifgql.errors import BadUserInput, NotifGqlError
+
+log = logging.getLogger("notifgql.rest")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ErrorRenderer = Callable[[int, str, str, str | None], web.Response]
+
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
+
+
+def viewer(request: web.Request) -> Viewer:
+    """The caller, from ``Authorization: Bearer`` or the older ``X-Auth-Token`` header."""
+    secret = request.app[appkeys.SETTINGS].jwt_secret
+    if "Authorization" not in request.headers and (token := request.headers.get("X-Auth-Token")):
+        return decode_token(secret, token.strip())
+    return viewer_from_header(secret, request.headers.get("Authorization"))
+
+
+def zone(request: web.Request) -> ZoneInfo:
+    """The time zone REST timestamps and day filters use."""
+    return ZoneInfo(request.app[appkeys.SETTINGS].rest_timezone)
+
+
+def parse_bool(
+    value: str, parameter: str, accepted: tuple[set[str], set[str]] = (_TRUE, _FALSE)
+) -> bool:
+    """A boolean query value; anything else is a 400 naming the parameter."""
+    truthy, falsy = accepted
+    lowered = value.strip().lower()
+    if lowered in truthy:
+        return True
+    if lowered in falsy:
+        return False
+    allowed = "/".join(sorted(truthy | falsy))
+    raise BadUserInput(f"{parameter} must be one of {allowed}, not {value!r}", parameter=parameter)
+
+
+def parse_int(value: str, parameter: str, *, low: int, high: int) -> int:
+    """An integer query value within [low, high]."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
+        raise BadUserInput(
+            f"{parameter} must be an integer from {low} to {high}, not {value!r}",
+            parameter=parameter,
+        )
+    return int(text)
+
+
+def parse_day(value: str, parameter: str) -> date:
+    """A calendar day, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadUserInput(
+            f"{parameter} must be a date (YYYY-MM-DD), not {value!r}", parameter=parameter
+        ) from None
+
+
+def parse_instant(value: str, parameter: str, tz: ZoneInfo) -> datetime:
+    """A date-time (ISO 8601), or a day meaning its first instant in ``tz``."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadUserInput(
+            f"{parameter} must be an ISO 8601 date or date-time, not {value!r}", parameter=parameter
+        ) from None
+    if len(text) == 10:
+        return start_of_day(parsed.date(), tz)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``tz``."""
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """The last representable instant of ``day`` in ``tz`` (filters' bounds are exclusive)."""
+    return start_of_day(day + timedelta(days=1), tz) - timedelta(microseconds=1)
+
+
+def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middleware:
+    """A middleware that renders every failure under ``prefixes`` in one dialect's format."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(prefixes):
+            return await handler(request)
+        try:
+            return await handler(request)
+        except NotifGqlError as error:
+            return render(error.status, error.code, error.message, error.parameter)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            return render(error.status, error.reason.upper().replace(" ", "_"), error.reason, None)
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.path)
+            return render(500, "INTERNAL_SERVER_ERROR", "Internal server error", None)
+
+    return middleware

@@ -1,0 +1,152 @@
+"""The CRM dialect at ``/notifications`` (seed 004), over the domain layer."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from notifgql import appkeys
+from notifgql.errors import BadUserInput
+from notifgql.ids import parse_id
+from notifgql.notifications import commands, pagination, queries
+from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+from notifgql.notifications.queries import Record
+from notifgql.notifications.unit_of_work import unit_of_work
+from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
+
+PATH = "/notifications"
+DEFAULT_PER_PAGE = 100
+MAX_OPERATIONS = 1_000
+_ZERO_ONE = ({"1"}, {"0"})
+_SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the dialect and its error format."""
+    app.middlewares.append(error_boundary((PATH,), render_error))
+    app.router.add_get(PATH, list_notifications)
+    app.router.add_patch(PATH, patch_notifications)
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    """GET ``{count, page, per_page, notifications}``; count is every match, not the page."""
+    who = viewer(request)
+    query = request.query
+    spec = NotificationFilter(
+        seen=parse_bool(query["seen"], "seen", _ZERO_ONE) if "seen" in query else None,
+        action_required=(
+            parse_bool(query["action_required"], "action_required", _ZERO_ONE)
+            if "action_required" in query
+            else None
+        ),
+    )
+    page = parse_int(query.get("page", "1"), "page", low=1, high=10_000_000)
+    per_page = parse_int(
+        query.get("per_page", str(DEFAULT_PER_PAGE)),
+        "per_page",
+        low=1,
+        high=pagination.MAX_PAGE_SIZE,
+    )
+    offset, limit = pagination.page_bounds(page, per_page)
+    async with request.app[appkeys.DATABASE].read() as conn:
+        rows = await queries.list_page(conn, who, spec, offset, limit)
+        total = await queries.count(conn, who, spec)
+    body = {
+        "count": total,
+        "page": page,
+        "per_page": per_page,
+        "notifications": [item(row) for row in rows],
+    }
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def patch_notifications(request: web.Request) -> web.Response:
+    """Apply ``operations`` atomically: all of them, or (on any bad one) none."""
+    who = viewer(request)
+    wildcard, ids = parse_operations(await _json_body(request))
+    app = request.app
+    async with unit_of_work(app[appkeys.DATABASE], app[appkeys.BROKER]) as work:
+        await commands.require_owned(work, who, ids)
+        if wildcard:
+            await commands.mark_all_seen(work, who, EVERYTHING)
+        else:
+            await commands.mark_seen(work, who, ids)
+    return web.Response(status=204)
+
+
+async def _json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadUserInput("The body must be JSON", parameter="body") from None
+
+
+def parse_operations(body: Any) -> tuple[bool, list[int]]:
+    """Validate every operation before any is applied; returns (wildcard?, ids)."""
+    if not isinstance(body, dict) or not isinstance(body.get("operations"), list):
+        raise BadUserInput('The body must be {"operations": [...]}', parameter="operations")
+    operations = body["operations"]
+    if not operations:
+        raise BadUserInput("operations must not be empty", parameter="operations")
+    if len(operations) > MAX_OPERATIONS:
+        raise BadUserInput(f"At most {MAX_OPERATIONS} operations at once", parameter="operations")
+    wildcard = False
+    ids: list[int] = []
+    for index, operation in enumerate(operations):
+        where = f"operations[{index}]"
+        if not isinstance(operation, dict):
+            raise BadUserInput(f"{where} must be an object", parameter=where)
+        if operation.get("op") != "add":
+            raise BadUserInput(f'{where}.op must be "add"', parameter=f"{where}.op")
+        path = operation.get("path")
+        match = _SEEN_PATH.fullmatch(path) if isinstance(path, str) else None
+        if match is None:
+            raise BadUserInput(
+                f'{where}.path must be "/*/seen" or "/<id>/seen"', parameter=f"{where}.path"
+            )
+        if "value" not in operation or operation["value"] is not None:
+            raise BadUserInput(f"{where}.value must be null", parameter=f"{where}.value")
+        target = match.group(1)
+        if target == "*":
+            wildcard = True
+            continue
+        notification_id = parse_id(target)
+        if notification_id is None:
+            raise BadUserInput(f"{where}.path names no notification", parameter=f"{where}.path")
+        ids.append(notification_id)
+    return wildcard, ids
+
+
+def item(row: Record) -> dict[str, Any]:
+    """A notification as the seed's CRM JSON."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "description": row.description,
+        "sender": None if row.actor_id is None else {"id": row.actor_id},
+        "receiver": {"id": row.recipient_id},
+        "resource": row.resource,
+        "seen_at": w3c(row.seen_at),
+        "created_at": w3c(row.created_at),
+        "reason": row.reason,
+    }
+
+
+def w3c(value: datetime | None) -> str | None:
+    """W3C UTC at second precision: ``2014-07-20T22:55:29Z``."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_error(status: int, code: str, message: str, parameter: str | None) -> web.Response:
+    """The CRM's error body."""
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if parameter is not None:
+        error["parameter"] = parameter
+    return web.Response(
+        body=orjson.dumps({"error": error}), status=status, content_type="application/json"
+    )

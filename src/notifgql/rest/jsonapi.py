@@ -1,0 +1,257 @@
+"""The JSON:API dialect at ``/api/v2/notifications`` (seed 000), over the domain layer.
+
+Documents reproduce the seed byte for byte in shape: attribute names and order, string ids,
+the ``organization`` / ``actor`` / ``owner`` relationships, ``links`` whose query strings are
+sorted and percent-encoded as the seed's Rails server wrote them, and its ``meta`` block,
+including ``total_pages: 0`` and a last link to page 0 when nothing matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import orjson
+from aiohttp import web
+
+from notifgql import appkeys
+from notifgql.auth import Viewer
+from notifgql.errors import BadUserInput, NotFound
+from notifgql.ids import parse_id
+from notifgql.notifications import commands, pagination, queries
+from notifgql.notifications.filters import NotificationFilter, parse_ids, parse_single_id
+from notifgql.notifications.queries import Record
+from notifgql.notifications.unit_of_work import UnitOfWork, unit_of_work
+from notifgql.rest.common import (
+    end_of_day,
+    error_boundary,
+    parse_bool,
+    parse_day,
+    parse_instant,
+    parse_int,
+    start_of_day,
+    viewer,
+    zone,
+)
+
+BASE = "/api/v2/notifications"
+CONTENT_TYPE = "application/vnd.api+json; charset=utf-8"
+_BOOLEAN_FILTERS = {
+    "dismissed": "dismissed",
+    "important": "important",
+    "read": "read",
+    "mention": "mention",
+}
+_FILTERS = {
+    "id",
+    "before",
+    "after",
+    "date_before",
+    "date_after",
+    "type",
+    "project_id",
+    *_BOOLEAN_FILTERS,
+}
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the dialect and its error format."""
+    app.middlewares.append(error_boundary((BASE,), render_error))
+    app.router.add_get(BASE, list_notifications)
+    app.router.add_get(BASE + "/{id}", show_notification)
+    app.router.add_patch(BASE + "/{id}/read", _change(commands.mark_read))
+    app.router.add_patch(BASE + "/{id}/dismiss", _change(commands.dismiss))
+    app.router.add_patch(BASE + "/{id}/undismiss", _change(commands.undismiss))
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    """GET the viewer's notifications, filtered and page-numbered."""
+    who = viewer(request)
+    spec = parse_filter(request)
+    number = parse_int(
+        request.query.get("page[number]", "1"), "page[number]", low=1, high=10_000_000
+    )
+    size = parse_int(
+        request.query.get("page[size]", str(pagination.DEFAULT_PAGE_SIZE)),
+        "page[size]",
+        low=1,
+        high=pagination.MAX_PAGE_SIZE,
+    )
+    offset, limit = pagination.page_bounds(number, size)
+    async with request.app[appkeys.DATABASE].read() as conn:
+        rows = await queries.list_page(conn, who, spec, offset, limit)
+        total = await queries.count(conn, who, spec)
+    pages = pagination.total_pages(total, size)
+    tz = zone(request)
+    document = {
+        "data": [resource(row, tz) for row in rows],
+        "links": links(request, number, size, pages),
+        "meta": {
+            "current_page": number,
+            "total_pages": pages,
+            "total_count": total,
+            "page_size": size,
+            "max_page_size": pagination.MAX_PAGE_SIZE,
+        },
+    }
+    return respond(document)
+
+
+async def show_notification(request: web.Request) -> web.Response:
+    """GET one of the viewer's notifications."""
+    who = viewer(request)
+    notification_id = _path_id(request)
+    async with request.app[appkeys.DATABASE].read() as conn:
+        row = await queries.get_notification(conn, who, notification_id)
+    if row is None:
+        raise NotFound(f"Notification {request.match_info['id']} not found")
+    return respond({"data": resource(row, zone(request)), "meta": {}})
+
+
+Change = Callable[[UnitOfWork, Viewer, int], Awaitable[Record]]
+
+
+def _change(change: Change) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        who = viewer(request)
+        notification_id = _path_id(request)
+        app = request.app
+        async with unit_of_work(app[appkeys.DATABASE], app[appkeys.BROKER]) as work:
+            row = await change(work, who, notification_id)
+        return respond({"data": resource(row, zone(request)), "meta": {}})
+
+    return handler
+
+
+def _path_id(request: web.Request) -> int:
+    notification_id = parse_id(request.match_info["id"])
+    if notification_id is None:
+        raise NotFound(f"Notification {request.match_info['id']} not found")
+    return notification_id
+
+
+def parse_filter(request: web.Request) -> NotificationFilter:
+    """The domain filter the ``filter[...]`` parameters ask for."""
+    tz = zone(request)
+    values: dict[str, Any] = {}
+    for key, value in request.query.items():
+        if not key.startswith("filter["):
+            continue
+        name = key[len("filter[") : -1] if key.endswith("]") else ""
+        if name not in _FILTERS:
+            raise BadUserInput(f"Unknown filter {key}", parameter=key)
+        if name == "id":
+            values["ids"] = parse_ids(
+                [part for part in value.split(",") if part.strip()], parameter=key
+            )
+        elif name == "before":
+            values["created_before"] = parse_instant(value, key, tz)
+        elif name == "after":
+            values["created_after"] = parse_instant(value, key, tz)
+        elif name == "date_before":
+            values["last_action_before"] = start_of_day(parse_day(value, key), tz)
+        elif name == "date_after":
+            values["last_action_after"] = end_of_day(parse_day(value, key), tz)
+        elif name == "type":
+            values["target_type"] = value.strip()
+        elif name == "project_id":
+            values["project_id"] = parse_single_id(value, parameter=key)
+        else:
+            values[_BOOLEAN_FILTERS[name]] = parse_bool(value, key)
+    return NotificationFilter(**values)
+
+
+def resource(row: Record, tz: ZoneInfo) -> dict[str, Any]:
+    """A notification as the seed's JSON:API resource object."""
+    return {
+        "id": str(row.id),
+        "type": "notifications",
+        "attributes": {
+            "target_id": row.target_id,
+            "target_type": row.target_type,
+            "target_title": row.target_title,
+            "parent_id": row.parent_id,
+            "parent_type": row.parent_type,
+            "parent_title": row.parent_title,
+            "title": row.title,
+            "read": row.read_at is not None,
+            "dismissed": row.dismissed_at is not None,
+            "new_activities_count": row.new_activities_count,
+            "excerpt": row.excerpt,
+            "last_action_at": timestamp(row.last_action_at, tz),
+            "first_unread_activity_id": row.first_unread_activity_id,
+            "changeset": row.changeset,
+            "important": row.important,
+            "mention": row.mention,
+            "target_label": row.target_label,
+            "made_by_automation": row.made_by_automation,
+            "root_id": row.root_id,
+            "root_type": row.root_type,
+        },
+        "relationships": {
+            "organization": {"data": {"type": "organizations", "id": str(row.organization_id)}},
+            "actor": {"meta": {"included": False}},
+            "owner": {"data": {"type": "organization_memberships", "id": str(row.recipient_id)}},
+        },
+    }
+
+
+def timestamp(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """Milliseconds and the zone's offset, as Rails renders a time: ``…05:08:24.488+01:00``."""
+    if value is None:
+        return None
+    local = value.astimezone(tz)
+    text = local.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if local.utcoffset() == UTC.utcoffset(None) else text
+
+
+def links(request: web.Request, number: int, size: int, pages: int) -> dict[str, str]:
+    """first / last (and prev / next where they exist) for this request."""
+    kept = [(key, value) for key, value in request.query.items() if not key.startswith("page[")]
+    base = f"{request.scheme}://{request.host}{request.path}"
+
+    def to(page: int) -> str:
+        pairs = sorted([*kept, ("page[number]", str(page)), ("page[size]", str(size))])
+        return f"{base}?{urlencode(pairs)}"
+
+    result = {"first": to(1), "last": to(pages)}
+    if number > 1:
+        result["prev"] = to(min(number - 1, max(pages, 1)))
+    if number < pages:
+        result["next"] = to(number + 1)
+    return result
+
+
+def respond(document: dict[str, Any], status: int = 200) -> web.Response:
+    """A JSON:API response."""
+    return web.Response(
+        body=orjson.dumps(document), status=status, headers={"Content-Type": CONTENT_TYPE}
+    )
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def render_error(status: int, code: str, detail: str, parameter: str | None) -> web.Response:
+    """One JSON:API error object."""
+    error: dict[str, Any] = {
+        "status": str(status),
+        "code": code,
+        "title": _TITLES.get(status, "Error"),
+        "detail": detail,
+    }
+    if parameter is not None and parameter.startswith(("filter[", "page[")):
+        error["source"] = {"parameter": parameter}
+    return respond({"errors": [error]}, status)

@@ -1,4 +1,4 @@
-"""Throwaway database servers for the suite: a PostgreSQL cluster made with initdb."""
+"""Throwaway servers for the suite: a PostgreSQL cluster made with initdb, and a Redis."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +128,68 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+class RedisServer:
+    """A redis-server in a temp dir, no persistence, on its own loopback port."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self._binary = binary
+        self.dir = Path(tempfile.mkdtemp(prefix="notifgql-redis-"))
+        self.port = free_port()
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and wait until it says it accepts connections."""
+        self._process = subprocess.Popen(
+            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        said_ready = threading.Event()
+        ended = threading.Event()
+        output = self._process.stdout
+        assert output is not None
+
+        def pump() -> None:
+            # Redis logs this line once it listens, so no polling is needed; reading on
+            # also keeps a full pipe from ever blocking the server.
+            for line in output:
+                if "Ready to accept connections" in line:
+                    said_ready.set()
+            ended.set()
+            said_ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not said_ready.wait(timeout) or ended.is_set():
+            self.stop()
+            raise RuntimeError("redis-server did not start")
+
+    def url(self) -> str:
+        """The redis:// URL of this server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Stop the server and delete its files."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A running throwaway Redis for the block."""
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

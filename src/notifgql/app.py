@@ -5,32 +5,48 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from notifgql import appkeys
+from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.view import NotifGqlView
 from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
+from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.pagination import CursorCodec
+from notifgql.observability import Metrics, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
 
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application for ``settings``; resources open and close with it."""
-    app = web.Application(client_max_size=1024 * 1024)
+    metrics = Metrics()
+    middlewares = [request_middleware(metrics)]
+    if origins := parse_origins(settings.cors_origins):
+        middlewares.append(
+            cors_middleware(origins, allow_credentials=settings.cors_allow_credentials)
+        )
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[appkeys.SETTINGS] = settings
+    app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
     view = NotifGqlView(
-        schema=build_schema(), graphql_ide="graphiql" if settings.graphiql else None
+        schema=build_schema(settings),
+        jwt_secret=settings.jwt_secret,
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
     app.router.add_route("*", "/graphql", view)
+    app.on_shutdown.append(view.close_websockets)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
     add_rest_routes(app)
     return app
 
@@ -46,11 +62,40 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _broker(app: web.Application) -> AsyncIterator[None]:
-    broker = LocalBroker()
+    broker = _create_broker(app[appkeys.SETTINGS])
     await broker.start()
     app[appkeys.BROKER] = broker
     yield
     await broker.stop()
+
+
+def _create_broker(settings: Settings) -> LocalBroker:
+    """Redis when configured, else the database's own fan-out: LISTEN/NOTIFY or in process."""
+    queue_size = settings.subscription_queue_size
+    if settings.broker_url is not None:
+        return RedisBroker(
+            settings.broker_url,
+            channel=settings.broker_channel,
+            queue_size=queue_size,
+            timeout=settings.db_timeout,
+        )
+    if not settings.is_sqlite:
+        return PostgresBroker(
+            asyncpg_dsn(settings.database_url),
+            channel=settings.broker_channel,
+            queue_size=queue_size,
+            timeout=settings.db_timeout,
+        )
+    return LocalBroker(queue_size)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    app = request.app
+    metrics = app[appkeys.METRICS]
+    metrics.subscriptions.set(app[appkeys.BROKER].subscriber_count)
+    pool = app[appkeys.DATABASE].engine.pool
+    metrics.pool_in_use.set(getattr(pool, "checkedout", lambda: 0)())
+    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _healthz(_request: web.Request) -> web.Response:

@@ -7,9 +7,11 @@ from aiohttp import web
 from notifgql.db.engine import Database
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
+from notifgql.observability import Metrics
 from notifgql.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 BROKER = web.AppKey("broker", LocalBroker)
 CURSORS = web.AppKey("cursors", CursorCodec)
+METRICS = web.AppKey("metrics", Metrics)

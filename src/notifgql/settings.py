@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     introspection: bool = True
     rest_timezone: str = "UTC"
     log_level: str = "INFO"
+    # Live delivery: None fans out through the database (LISTEN/NOTIFY on PostgreSQL, in
+    # process on SQLite); a redis:// URL fans out through Redis pub/sub instead.
+    broker_url: str | None = None
+    broker_channel: str = Field(default="notifgql", pattern=r"^[A-Za-z0-9_.:-]{1,63}$")
+    subscription_queue_size: int = Field(default=100, ge=1, le=100_000)
+
+    # Request limits, checked before anything executes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_depth: int = Field(default=10, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_fields: int = Field(default=2_000, ge=1)
+    max_tokens: int = Field(default=5_000, ge=10)
+    max_batch: int = Field(default=0, ge=0, le=100)
+    # CORS: comma-separated origins allowed to call from a browser ("*" for any).
+    cors_origins: str = ""
+    cors_allow_credentials: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -44,6 +60,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # NOTIFGQL_BROKER_URL= (empty) means "unset", as for a shell default
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @property

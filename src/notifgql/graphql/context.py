@@ -8,7 +8,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
-from notifgql.errors import Unauthenticated
+from notifgql.errors import Forbidden, Unauthenticated
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 
@@ -23,6 +23,8 @@ class Context:
     cursors: CursorCodec
     viewer_or_none: Viewer | None
     auth_error: Unauthenticated | None = None
+    # A WebSocket's connection_init payload; Strawberry sets it, on_ws_connect reads it.
+    connection_params: dict[str, object] | None = None
 
     @property
     def viewer(self) -> Viewer:
@@ -30,6 +32,15 @@ class Context:
         if self.viewer_or_none is None:
             raise self.auth_error or Unauthenticated("Authentication required")
         return self.viewer_or_none
+
+    @property
+    def inbox_viewer(self) -> Viewer:
+        """The viewer as the owner of an inbox; FORBIDDEN for a service token, before any
+        input is looked at, so that the answer never depends on the arguments."""
+        viewer = self.viewer
+        if viewer.role != "user":
+            raise Forbidden("This operation needs a user token")
+        return viewer
 
 
 Info = StrawberryInfo[Context, None]

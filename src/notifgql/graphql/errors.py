@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from notifgql.errors import INTERNAL_SERVER_ERROR, BadUserInput, NotifGqlError
 
@@ -14,16 +17,21 @@ log = logging.getLogger("notifgql.graphql")
 MASKED_MESSAGE = "Internal server error"
 
 
-def coded(error: GraphQLError) -> GraphQLError:
-    """The error as the client sees it: a safe message and ``extensions.code``."""
+def coded(error: GraphQLError, *, streaming: bool = False) -> GraphQLError:
+    """The error as the client sees it: a safe message and ``extensions.code``.
+
+    ``streaming`` marks an error raised by a running subscription's event stream: it has
+    no path, yet it comes from the server, not from the request.
+    """
     original = error.original_error
     if isinstance(original, NotifGqlError):
         return _with_code(error, original.code, original.message)
-    if original is None or error.path is None:
+    if original is None or (error.path is None and not streaming):
         # graphql-core's own errors (syntax, validation, variable coercion) all come before
         # execution and are about the request, never about the server.
         return _with_code(error, BadUserInput.code, error.message)
-    log.error("unexpected error in %s", ".".join(map(str, error.path)), exc_info=original)
+    where = ".".join(map(str, error.path or ["subscription"]))
+    log.error("unexpected error in %s", where, exc_info=original)
     return _with_code(error, INTERNAL_SERVER_ERROR, MASKED_MESSAGE)
 
 
@@ -40,11 +48,29 @@ def _with_code(error: GraphQLError, code: str, message: str) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
-    """Rewrites the errors of every result, like Strawberry's MaskErrors, with our codes."""
+    """Rewrites the errors of every result, like Strawberry's MaskErrors, with our codes.
+
+    Streamed results (subscriptions, and anything over a WebSocket) are rewritten one by
+    one before they are sent; the operation's own result is then left alone.
+    """
+
+    def __init__(self) -> None:
+        self._streamed = False
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [coded(error) for error in errors]  # type: ignore[union-attr]
+        if self._streamed:
+            return
+        _rewrite(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._streamed = True
+        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        _rewrite(result, streaming=subscription and not isinstance(result, PreExecutionError))
+        yield
+
+
+def _rewrite(result: Any, *, streaming: bool = False) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [coded(error, streaming=streaming) for error in errors]

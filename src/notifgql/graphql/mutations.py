@@ -21,7 +21,7 @@ ChangeOne = Callable[[UnitOfWork, Viewer, int], Awaitable[Record]]
 
 
 async def _change_one(info: Info, id: strawberry.ID, change: ChangeOne) -> Notification:
-    viewer = info.context.viewer
+    viewer = info.context.inbox_viewer
     notification_id = parse_id(id)
     if notification_id is None:
         raise NotFound(f"Notification {id} not found", parameter="id")
@@ -52,7 +52,7 @@ class Mutation:
         description="Set seenAt on those of ids that are yours; count = rows changed."
     )
     async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         parsed = parse_ids(ids, parameter="ids")
         async with unit_of_work(info.context.database, info.context.broker) as work:
             return MarkResult(count=await commands.mark_seen(work, viewer, parsed))
@@ -61,7 +61,7 @@ class Mutation:
     async def mark_all_seen(
         self, info: Info, filter: NotificationFilter | None = None
     ) -> MarkResult:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
         async with unit_of_work(info.context.database, info.context.broker) as work:
             return MarkResult(count=await commands.mark_all_seen(work, viewer, spec))
@@ -70,7 +70,7 @@ class Mutation:
     async def mark_all_read(
         self, info: Info, filter: NotificationFilter | None = None
     ) -> MarkResult:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
         async with unit_of_work(info.context.database, info.context.broker) as work:
             return MarkResult(count=await commands.mark_all_read(work, viewer, spec))

@@ -24,7 +24,7 @@ from notifgql.notifications.pagination import DEFAULT_PAGE_SIZE
 class Query:
     @strawberry.field(description="One notification; null when absent or not yours.")
     async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         notification_id = parse_id(id)
         if notification_id is None:
             return None
@@ -44,7 +44,7 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> NotificationConnection:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
         codec = info.context.cursors
         window = pagination.window(codec, first=first, after=after, last=last, before=before)
@@ -76,7 +76,7 @@ class Query:
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> NotificationPage:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
         offset, limit = pagination.page_bounds(page, page_size)
         async with info.context.database.read() as conn:
@@ -92,7 +92,7 @@ class Query:
     async def notification_counts(
         self, info: Info, filter: NotificationFilter | None = None
     ) -> NotificationCounts:
-        viewer = info.context.viewer
+        viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
         async with info.context.database.read() as conn:
             return NotificationCounts.from_model(await queries.counts(conn, viewer, spec))

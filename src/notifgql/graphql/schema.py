@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
 from strawberry.printer import print_schema
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from notifgql.graphql.errors import ErrorCodes
+from notifgql.graphql.limits import CachedParser, CheckedDocuments, DocumentChecker, Limits
 from notifgql.graphql.mutations import Mutation
 from notifgql.graphql.queries import Query
+from notifgql.graphql.subscriptions import Subscription
+from notifgql.settings import Settings
+
+# Distinct documents kept parsed and validated; clients send a handful, attackers many.
+DOCUMENT_CACHE_SIZE = 512
 
 
-def build_schema() -> strawberry.Schema:
-    """The schema every door of this process serves."""
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[ErrorCodes])
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema every door of this process serves, with the settings' limits."""
+    settings = settings or Settings()
+    limits = Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_fields=settings.max_fields,
+    )
+    checker = DocumentChecker(limits, DOCUMENT_CACHE_SIZE)
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: CachedParser(DOCUMENT_CACHE_SIZE),
+        lambda: CheckedDocuments(checker),
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    extensions.append(ErrorCodes)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        # Without introspection, "Did you mean …?" would hand out the schema field by field.
+        config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+    )
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, minus its logging of every error with the whole document:
+    ErrorCodes logs what is unexpected, with the request id, and nothing else is news."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return
 
 
 def export_schema() -> str:

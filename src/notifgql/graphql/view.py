@@ -1,32 +1,52 @@
-"""Strawberry's aiohttp view, given our context and a faster JSON encoder."""
+"""Strawberry's aiohttp view, given our context, WebSocket authentication and a clean close."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import weakref
+from typing import Any, cast
 
 import orjson
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.ides import GraphQL_IDE
+from strawberry.schema import BaseSchema
+from strawberry.types.unset import UNSET, UnsetType
 
-from notifgql import appkeys
+from notifgql import appkeys, requestkeys
 from notifgql.auth import Viewer, viewer_from_header
 from notifgql.errors import Unauthenticated
+from notifgql.graphql import http
 from notifgql.graphql.context import Context
+
+# WebSocket pings find clients that vanished without closing (a laptop lid, a dead NAT).
+HEARTBEAT_SECONDS = 30.0
+# The legacy graphql-ws protocol's "ka" frame; Strawberry's default of 1 s is chatty.
+LEGACY_KEEP_ALIVE_SECONDS = 15.0
 
 
 class NotifGqlView(GraphQLView[Context, None]):
     """The ``/graphql`` endpoint: POST, GET (queries only), GraphiQL, WebSocket."""
 
+    def __init__(
+        self, schema: BaseSchema, *, jwt_secret: str, graphql_ide: GraphQL_IDE | None
+    ) -> None:
+        super().__init__(
+            schema, graphql_ide=graphql_ide, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS
+        )
+        self.jwt_secret = jwt_secret
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Context:
+        # For a WebSocket this runs once, at the upgrade: one context per connection.
         app = request.app
         viewer: Viewer | None = None
         error: Unauthenticated | None = None
         try:
-            viewer = viewer_from_header(
-                app[appkeys.SETTINGS].jwt_secret, request.headers.get("Authorization")
-            )
+            viewer = viewer_from_header(self.jwt_secret, request.headers.get("Authorization"))
         except Unauthenticated as exc:
             error = exc
         return Context(
@@ -37,5 +57,68 @@ class NotifGqlView(GraphQLView[Context, None]):
             auth_error=error,
         )
 
-    def encode_json(self, data: Any) -> bytes:
-        return orjson.dumps(data)
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the connection: connection_init's Authorization, else the upgrade's.
+
+        A refusal closes the socket: 4403 on graphql-transport-ws; on the legacy
+        graphql-ws, a connection_error frame carrying the code, then close.
+        """
+        params = context.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization"))
+        if authorization is not None:
+            try:
+                given = authorization if isinstance(authorization, str) else None
+                context.viewer_or_none = viewer_from_header(self.jwt_secret, given)
+                context.auth_error = None
+            except Unauthenticated as exc:
+                context.viewer_or_none, context.auth_error = None, exc
+        if context.viewer_or_none is None:
+            refusal = context.auth_error or Unauthenticated("Authentication required")
+            raise ConnectionRejectionError(
+                {"message": refusal.message, "extensions": {"code": refusal.code}}
+            )
+        return cast(UnsetType, UNSET)
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [], heartbeat=HEARTBEAT_SECONDS
+        )
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        return socket
+
+    async def close_websockets(self, _app: web.Application) -> None:
+        """On shutdown, say goodbye with a close frame (1001) instead of dropping sockets."""
+        await asyncio.gather(
+            *(
+                socket.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutting down")
+                for socket in list(self._sockets)
+            ),
+            return_exceptions=True,
+        )
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        # WebSocket upgrades and GraphiQL stay Strawberry's; plain HTTP follows the
+        # GraphQL-over-HTTP specification in notifgql.graphql.http.
+        if self.is_websocket_request(request) or _wants_graphiql(request):
+            return await super().__call__(request)
+        context = await self.get_context(request, web.Response())
+        if context.viewer_or_none is not None:
+            request[requestkeys.VIEWER] = context.viewer_or_none
+        max_batch = request.app[appkeys.SETTINGS].max_batch
+        return await http.handle(request, self.schema, context, max_batch=max_batch)
+
+    def encode_json(self, data: Any) -> str:
+        # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, and
+        # graphql-ws clients only accept text frames.
+        return orjson.dumps(data).decode()
+
+
+def _wants_graphiql(request: web.Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query
+        and "text/html" in request.headers.get("Accept", "")
+    )

@@ -14,7 +14,7 @@ from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.events import InboxEvent
-from notifgql.notifications.filters import NotificationFilter, where
+from notifgql.notifications.filters import NotificationFilter, check_text, check_time, where
 from notifgql.notifications.queries import Record, get_notification
 from notifgql.notifications.unit_of_work import UnitOfWork
 
@@ -185,8 +185,9 @@ def validate_new(new: NewNotification) -> None:
         if isinstance(value, str):
             if len(value) > MAX_TEXT:
                 raise BadUserInput(f"{name} is longer than {MAX_TEXT} characters", parameter=name)
-            if "\x00" in value:
-                raise BadUserInput(f"{name} contains a NUL character", parameter=name)
+            check_text(value, parameter=name)
+    check_time(new.created_at, parameter="created_at")
+    check_time(new.last_action_at, parameter="last_action_at")
     if not 0 <= new.new_activities_count <= MAX_COUNT:
         raise BadUserInput("newActivitiesCount must be 0 or more", parameter="newActivitiesCount")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, func, literal
 
@@ -14,6 +14,28 @@ from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
 
 MAX_FILTER_IDS = 1000
+
+
+def check_text(value: str | None, *, parameter: str) -> None:
+    """Refuse text no database stores: NUL characters (PostgreSQL) and lone surrogates."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise BadUserInput(f"{parameter} contains a NUL character", parameter=parameter)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput(f"{parameter} is not valid Unicode text", parameter=parameter) from None
+
+
+def check_time(value: datetime | None, *, parameter: str) -> None:
+    """Refuse a time whose UTC equivalent lies outside years 1..9999 (naive means UTC)."""
+    if value is None or value.tzinfo is None:
+        return
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise BadUserInput(f"{parameter} is out of range", parameter=parameter) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +56,12 @@ class NotificationFilter:
     created_before: datetime | None = None
     last_action_after: datetime | None = None
     last_action_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Refused here, as bad input, rather than by the driver as an internal error.
+        check_text(self.target_type, parameter="target_type")
+        for name in ("created_after", "created_before", "last_action_after", "last_action_before"):
+            check_time(getattr(self, name), parameter=name)
 
 
 EVERYTHING = NotificationFilter()

@@ -1,0 +1,219 @@
+"""GraphQL over HTTP, as the GraphQL Foundation's specification describes it.
+
+Strawberry's view keeps the WebSocket protocols and GraphiQL; plain HTTP requests come here so
+that media types, status codes and malformed bodies are answered the way the specification
+and its conformance audits expect:
+
+- ``application/graphql-response+json`` when the client accepts it, else ``application/json``;
+  406 when it accepts neither.
+- A request error (unparseable body, bad parameters, a document that fails to parse or
+  validate, variables that do not coerce) has no ``data`` entry, and is a 400 under the new
+  media type; under ``application/json`` a well-formed JSON request is answered 200.
+- A mutation over GET is a 405 with ``Allow: POST``.
+- Batches (a JSON array of requests) are refused unless ``NOTIFGQL_MAX_BATCH`` allows them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from notifgql import requestkeys
+from notifgql.graphql.context import Context
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_QUERY_ONLY = frozenset({OperationType.QUERY})
+_ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class RequestError(Exception):
+    """A request the server cannot execute; ``status`` is what the client is told."""
+
+    def __init__(
+        self, message: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+
+def response_media_type(accept: str) -> str | None:
+    """The media type to answer with, or None when the client accepts neither."""
+    if not accept.strip():
+        return JSON  # the specification's rule for clients that send no Accept
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        candidates = {
+            GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
+            JSON: JSON,
+            # Wildcards get the legacy type: curl and older clients send */* and expect it.
+            "application/*": JSON,
+            "*/*": JSON,
+        }
+        chosen = candidates.get(media.lower())
+        if chosen is None or quality <= 0:
+            continue
+        rank = (quality, -position, chosen)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return None if best is None else best[2]
+
+
+def _params(data: Any) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+    if not isinstance(data, dict):
+        raise RequestError("The request must be a JSON object with a query")
+    query = data.get("query")
+    if not isinstance(query, str):
+        raise RequestError("The request's query must be a string")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError("The request's variables must be an object")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError("The request's operationName must be a string")
+    extensions = data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError("The request's extensions must be an object")
+    return query, variables, operation_name, extensions
+
+
+def _from_query_string(request: web.Request) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        key: request.query[key] for key in ("query", "operationName") if key in request.query
+    }
+    for key in ("variables", "extensions"):
+        if key in request.query:
+            try:
+                data[key] = orjson.loads(request.query[key])
+            except orjson.JSONDecodeError:
+                raise RequestError(f"The {key} parameter must be JSON") from None
+    return data
+
+
+async def _from_body(request: web.Request) -> Any:
+    media = request.content_type.lower()
+    if media != JSON and not media.endswith("+json"):
+        raise RequestError("POST bodies must be application/json", status=415)
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise RequestError(
+            f"The body is larger than {request.client_max_size} bytes", status=error.status
+        ) from None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RequestError("The body is not valid JSON (UTF-8, at most 1024 levels deep)") from None
+
+
+async def handle(
+    request: web.Request, schema: BaseSchema, context: Context, *, max_batch: int
+) -> web.Response:
+    """Answer one GraphQL-over-HTTP request."""
+    media = response_media_type(request.headers.get("Accept", ""))
+    if media is None:
+        return _error_response(
+            RequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}", status=406), JSON
+        )
+    try:
+        if request.method == "GET":
+            data: Any = _from_query_string(request)
+            allowed = _QUERY_ONLY
+        elif request.method == "POST":
+            data = await _from_body(request)
+            allowed = _ANY_OPERATION
+        else:
+            raise RequestError(
+                "GraphQL takes GET and POST", status=405, headers={"Allow": "GET, POST"}
+            )
+        if isinstance(data, list):
+            if not max_batch:
+                raise RequestError("Batched requests are not accepted")
+            if not data or len(data) > max_batch:
+                raise RequestError(f"A batch holds 1 to {max_batch} requests")
+            bodies = [
+                await _execute(schema, context, item, allowed, request, media) for item in data
+            ]
+            return _respond(bodies, 200, media)
+        body = await _execute(schema, context, data, allowed, request, media)
+    except RequestError as error:
+        return _error_response(error, media)
+    status = 400 if media == GRAPHQL_RESPONSE and "data" not in body else 200
+    return _respond(body, status, media)
+
+
+async def _execute(
+    schema: BaseSchema,
+    context: Context,
+    data: Any,
+    allowed: frozenset[OperationType],
+    request: web.Request,
+    media: str,
+) -> dict[str, Any]:
+    query, variables, operation_name, extensions = _params(data)
+    if operation_name is not None:
+        request[requestkeys.GRAPHQL_OPERATION] = operation_name
+    try:
+        result = await schema.execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=extensions,
+        )
+    except InvalidOperationTypeError as error:
+        status = 405 if request.method == "GET" else 400
+        raise RequestError(
+            error.as_http_error_reason(request.method), status=status, headers={"Allow": "POST"}
+        ) from None
+    except MissingQueryError:
+        raise RequestError("The request has no query") from None
+    except CannotGetOperationTypeError as error:
+        raise RequestError(error.as_http_error_reason()) from None
+    body = _body(result)
+    if "errors" in body:
+        request[requestkeys.GRAPHQL_OUTCOME] = "error"
+    return body
+
+
+def _body(result: ExecutionResult) -> dict[str, Any]:
+    errors = [error.formatted for error in result.errors or ()]
+    # A request error never started execution: no data entry at all, per the specification.
+    request_error = result.data is None and errors and all("path" not in error for error in errors)
+    body: dict[str, Any] = {} if request_error else {"data": result.data}
+    if errors:
+        body["errors"] = errors
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return body
+
+
+def _error_response(error: RequestError, media: str) -> web.Response:
+    formatted = GraphQLError(error.message, extensions={"code": "BAD_USER_INPUT"}).formatted
+    response = _respond({"errors": [formatted]}, error.status, media)
+    response.headers.update(error.headers)
+    return response
+
+
+def _respond(body: Any, status: int, media: str) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type=media, charset="utf-8")

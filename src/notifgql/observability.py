@@ -1,0 +1,173 @@
+"""What operators see: request ids, one JSON log line per request, Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from notifgql import requestkeys
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_VALID_OPERATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# Operation names come from clients; past this many distinct ones they are counted as "other"
+# so that a client cannot grow the metrics without bound.
+MAX_OPERATION_LABELS = 200
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+access_log = logging.getLogger("notifgql.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request being served."""
+
+    _standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (request_id := request_id_var.get()) is not None:
+            entry["request_id"] = request_id
+        entry |= {key: value for key, value in vars(record).items() if key not in self._standard}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send every log record to stderr as a JSON line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def door(path: str) -> str:
+    """Which front door a path belongs to."""
+    if path == "/graphql":
+        return "graphql"
+    if path.startswith("/api/v2/notifications"):
+        return "jsonapi"
+    if path == "/notifications" or path.startswith("/notifications/"):
+        return "crm"
+    return "other"
+
+
+class Metrics:
+    """This application's Prometheus metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "notifgql_requests",
+            "Requests by door, GraphQL operation name and outcome",
+            ["door", "operation", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "notifgql_request_duration_seconds",
+            "Request latency by door",
+            ["door"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.pool_in_use = Gauge(
+            "notifgql_db_pool_connections_in_use",
+            "Database connections checked out of the pool",
+            registry=self.registry,
+        )
+        self.subscriptions = Gauge(
+            "notifgql_subscriptions_open",
+            "Live subscriptions held by this process",
+            registry=self.registry,
+        )
+        self._operations: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        """A bounded label for a client-chosen operation name."""
+        if not name:
+            return "anonymous"
+        if not _VALID_OPERATION.fullmatch(name):
+            return "other"
+        if name not in self._operations:
+            if len(self._operations) >= MAX_OPERATION_LABELS:
+                return "other"
+            self._operations.add(name)
+        return name
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+def _outcome(request: web.Request, status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "client_error"
+    return str(request.get(requestkeys.GRAPHQL_OUTCOME, "ok"))
+
+
+def request_middleware(metrics: Metrics) -> Any:
+    """Request id, access log line and metrics around every request."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared:
+                response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        except web.HTTPException as error:
+            status = error.status
+            error.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            which = door(request.path)
+            operation = metrics.operation_label(request.get(requestkeys.GRAPHQL_OPERATION))
+            metrics.requests.labels(which, operation, _outcome(request, status)).inc()
+            metrics.latency.labels(which).observe(elapsed)
+            viewer = request.get(requestkeys.VIEWER)
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "operation": request.get(requestkeys.GRAPHQL_OPERATION),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "viewer": None
+                    if viewer is None
+                    else f"{viewer.organization_id}/{viewer.subject}",
+                },
+            )
+            request_id_var.reset(token)
+
+    return middleware

@@ -17,13 +17,14 @@ from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
 from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.pagination import CursorCodec
-from notifgql.observability import Metrics, request_middleware
+from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
 
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application for ``settings``; resources open and close with it."""
+    install_request_ids()
     metrics = Metrics()
     middlewares = [request_middleware(metrics)]
     if origins := parse_origins(settings.cors_origins):

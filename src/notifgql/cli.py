@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import multiprocessing
+import os
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from notifgql import appkeys
 from notifgql.app import create_app
 from notifgql.auth import issue_token
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.ids import parse_id
+from notifgql.observability import configure_logging
 from notifgql.settings import Settings
 
 
@@ -41,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to bind (default: NOTIFGQL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: NOTIFGQL_PORT or 8080)")
     serve.add_argument("--demo", action="store_true", help="load demo notifications when empty")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default: 1)"
+    )
     serve.set_defaults(run=_serve)
 
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
@@ -65,34 +71,90 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"notifgql: refusing to start in production: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    if args.workers < 1:
+        print("notifgql: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.is_sqlite and settings.broker_url is None:
+        print(
+            "notifgql: --workers > 1 needs PostgreSQL (or NOTIFGQL_BROKER_URL): on SQLite, "
+            "live events are delivered in process, so extra workers would each see only "
+            "their own subscribers",
+            file=sys.stderr,
+        )
+        return 2
+    configure_logging(settings.log_level)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=overrides)
-    app = create_app(settings)
 
-    async def _announce(app: web.Application) -> None:
-        if args.demo:
+    # Migrations and demo data run once, here, before any worker serves.
+    asyncio.run(_prepare(settings, demo=args.demo))
+    settings = settings.model_copy(update={"auto_migrate": False})
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"notifgql on {settings.database_url}, {args.workers} worker(s)")
+    print(f"GraphQL endpoint and GraphiQL: {base}/graphql")
+    print("Get a token: notifgql token --recipient <id> --organization <id>", flush=True)
+
+    if args.workers == 1:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+        )
+        return 0
+    return _serve_workers(settings, args.workers)
+
+
+async def _prepare(settings: Settings, *, demo: bool) -> None:
+    database = create_database(settings)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(database)
+        if demo:
             from notifgql.demo import DEMO_ORGANIZATION, DEMO_RECIPIENT, load_demo
 
-            loaded = await load_demo(app[appkeys.DATABASE])
+            loaded = await load_demo(database)
             token = issue_token(
-                settings.jwt_secret,
-                subject=str(DEMO_RECIPIENT),
-                organization_id=DEMO_ORGANIZATION,
+                settings.jwt_secret, subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION
             )
             state = "loaded" if loaded else "already present"
             print(
                 f"Demo inbox {state}: recipient {DEMO_RECIPIENT}, organization {DEMO_ORGANIZATION}."
             )
             print(f"Demo token (send as 'Authorization: Bearer <token>'):\n  {token}")
-        base = f"http://{settings.host}:{settings.port}"
-        print(f"notifgql on {settings.database_url}")
-        print(f"GraphQL endpoint and GraphiQL: {base}/graphql")
-        print("Get a token: notifgql token --recipient <id> --organization <id>", flush=True)
+    finally:
+        await database.dispose()
 
-    app.on_startup.append(_announce)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
-    return 0
+
+def _serve_workers(settings: Settings, workers: int) -> int:
+    """Fork ``workers`` processes that accept on one shared listening socket."""
+    listener = socket.create_server((settings.host, settings.port), backlog=2048)
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_worker, args=(settings, listener), name=f"notifgql-worker-{n}")
+        for n in range(workers)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
+    listener.close()
+    return max((child.exitcode or 0 for child in children), default=0)
+
+
+def _worker(settings: Settings, listener: socket.socket) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    web.run_app(create_app(settings), sock=listener, print=None, access_log=None)
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:

@@ -45,12 +45,29 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if (request_id := request_id_var.get()) is not None:
-            entry["request_id"] = request_id
-        entry |= {key: value for key, value in vars(record).items() if key not in self._standard}
+        entry |= {
+            key: value
+            for key, value in vars(record).items()
+            if key not in self._standard and value is not None
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def install_request_ids() -> None:
+    """Stamp every log record with the id of the request it was logged in, if any."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "stamps_request_ids", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    factory.stamps_request_ids = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def configure_logging(level: str) -> None:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_fields: int = Field(default=2_000, ge=1)
     max_tokens: int = Field(default=5_000, ge=10)
     max_batch: int = Field(default=0, ge=0, le=100)
+    # Run the hot inbox queries from compiled plans instead of field by field.
+    compiled_queries: bool = True
     # CORS: comma-separated origins allowed to call from a browser ("*" for any).
     cors_origins: str = ""
     cors_allow_credentials: bool = False

@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from notifgql import requestkeys
+from notifgql.graphql.compiled import run_plan
 from notifgql.graphql.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -172,6 +173,11 @@ async def _execute(
     query, variables, operation_name, extensions = _params(data)
     if operation_name is not None:
         request[requestkeys.GRAPHQL_OPERATION] = operation_name
+    plans = getattr(schema, "plans", None)
+    if plans is not None and (plan := plans.get(query, operation_name)) is not None:
+        fast = await run_plan(plan, context, variables)
+        if fast is not None:
+            return fast
     try:
         result = await schema.execute(
             query,

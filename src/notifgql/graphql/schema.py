@@ -15,6 +15,7 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from notifgql.graphql.compiled import Plans
 from notifgql.graphql.errors import ErrorCodes
 from notifgql.graphql.limits import CachedParser, CheckedDocuments, DocumentChecker, Limits
 from notifgql.graphql.mutations import Mutation
@@ -43,7 +44,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     extensions.append(ErrorCodes)
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -51,11 +52,17 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Without introspection, "Did you mean …?" would hand out the schema field by field.
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
     )
+    if settings.compiled_queries:
+        schema.plans = Plans(schema._schema, checker, max_tokens=settings.max_tokens)
+    return schema
 
 
 class Schema(strawberry.Schema):
     """Strawberry's schema, minus its logging of every error with the whole document:
-    ErrorCodes logs what is unexpected, with the request id, and nothing else is news."""
+    ErrorCodes logs what is unexpected, with the request id, and nothing else is news.
+    It also carries the compiled plans of the hot queries, when they are switched on."""
+
+    plans: Plans | None = None
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -12,6 +12,8 @@ A plan covers only plain selections of Query's four inbox fields: no directives,
 mutations or subscriptions, no repeated response keys. Anything else, and anything that
 goes wrong while a plan runs (bad arguments, a missing token, a database error), falls back
 to the regular Strawberry execution, which then produces the response, errors included.
+The one exception is a database that is unavailable: falling back would wait for it a
+second time, so every root field answers SERVICE_UNAVAILABLE at once, as the executor would.
 Reads are side-effect free, so running them twice in that rare case is harmless. A test
 runs a corpus of documents both ways and requires identical responses.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from graphql import (
@@ -35,6 +38,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    is_non_null_type,
     parse,
     specified_rules,
 )
@@ -42,6 +46,8 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notifgql.auth import Viewer
+from notifgql.db.models import notifications
+from notifgql.errors import ServiceUnavailable
 from notifgql.graphql.context import Context
 from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
 from notifgql.graphql.limits import DocumentChecker
@@ -88,10 +94,21 @@ def _id(value: Any) -> Json:
     return None if value is None else str(value)
 
 
+# The domain's list queries select whole rows in table order; reading by position is
+# some twenty times faster than by name, which matters at a thousand reads per response.
+_POSITION = {column.name: position for position, column in enumerate(notifications.c)}
+
+
 def _column(name: str, convert: Callable[[Any], Json] | None = None) -> RowField:
+    position = _POSITION[name]
     if convert is None:
-        return lambda row: row._mapping[name]
-    return lambda row: convert(row._mapping[name])
+        return itemgetter(position)
+    return lambda row: convert(row[position])
+
+
+def _is_set(name: str) -> RowField:
+    position = _POSITION[name]
+    return lambda row: row[position] is not None
 
 
 # Each Notification field as the regular resolvers render it (types.Notification.from_model
@@ -113,11 +130,11 @@ _NOTIFICATION_FIELDS: dict[str, RowField] = {
     "projectId": _column("project_id", _id),
     "resource": _column("resource"),
     "reason": _column("reason"),
-    "read": lambda row: row.read_at is not None,
+    "read": _is_set("read_at"),
     "readAt": _column("read_at", _iso),
-    "seen": lambda row: row.seen_at is not None,
+    "seen": _is_set("seen_at"),
     "seenAt": _column("seen_at", _iso),
-    "dismissed": lambda row: row.dismissed_at is not None,
+    "dismissed": _is_set("dismissed_at"),
     "dismissedAt": _column("dismissed_at", _iso),
     "important": _column("important"),
     "mention": _column("mention"),
@@ -196,9 +213,8 @@ class _Compiler:
         readers = [
             (key, _ACTOR_FIELDS[node.name.value]) for key, node in self.fields(selection_set)
         ]
-        return lambda row: (
-            None if row.actor_id is None else {key: read(row) for key, read in readers}
-        )
+        has_actor = _is_set("actor_id")
+        return lambda row: {key: read(row) for key, read in readers} if has_actor(row) else None
 
     def counts(self, selection_set: SelectionSetNode | None) -> Callable[[Counts], Json]:
         readers = [
@@ -434,6 +450,30 @@ async def run_plan(
                 key: await runner(runtime, get_argument_values(field, node, coerced))
                 for key, node, field, runner in plan.roots
             }
+    except ServiceUnavailable as error:
+        # Falling back would wait for the database all over again, doubling the time an
+        # outage takes to answer: answer as the executor would, every root field failing.
+        return _unavailable(plan, error)
     except Exception:
         return None
     return {"data": data}
+
+
+def _unavailable(plan: Plan, error: ServiceUnavailable) -> dict[str, Any]:
+    """What the executor answers when every root field fails: the first non-null root's
+    error nulls the whole data (the executor then stops the others); nullable roots fail
+    one by one."""
+
+    def located(key: str, node: FieldNode) -> dict[str, Any]:
+        coded = GraphQLError(
+            error.message, nodes=[node], path=[key], extensions={"code": error.code}
+        )
+        return dict(coded.formatted)
+
+    for key, node, field, _runner in plan.roots:
+        if is_non_null_type(field.type):
+            return {"data": None, "errors": [located(key, node)]}
+    return {
+        "data": {key: None for key, _node, _field, _runner in plan.roots},
+        "errors": [located(key, node) for key, node, _field, _runner in plan.roots],
+    }

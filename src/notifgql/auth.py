@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import jwt
@@ -22,6 +23,8 @@ class Viewer:
     subject: str
     organization_id: int
     role: Role
+    # The token's exp (Unix seconds), for connections that outlive one request.
+    expires_at: float | None = None
 
     @property
     def recipient_id(self) -> int:
@@ -54,7 +57,19 @@ def issue_token(
 
 
 def decode_token(secret: str, token: str) -> Viewer:
-    """Verify ``token`` and return its viewer, or raise ``Unauthenticated``."""
+    """Verify ``token`` and return its viewer, or raise ``Unauthenticated``.
+
+    A client sends the same token with every request, so verified tokens are remembered
+    (failures are not); only the expiry has to be checked again.
+    """
+    viewer = _verified(secret, token)
+    if viewer.expires_at is not None and viewer.expires_at <= time.time():
+        raise Unauthenticated("The token has expired")
+    return viewer
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> Viewer:
     try:
         claims = jwt.decode(
             token,
@@ -76,7 +91,13 @@ def decode_token(secret: str, token: str) -> Viewer:
         raise Unauthenticated("The token's org claim is not an organization id")
     if role == "user" and parse_id(subject) is None:
         raise Unauthenticated("The token's sub claim is not a recipient id")
-    return Viewer(subject=subject, organization_id=organization_id, role=role)
+    expires_at = claims.get("exp")
+    return Viewer(
+        subject=subject,
+        organization_id=organization_id,
+        role=role,
+        expires_at=None if expires_at is None else float(expires_at),
+    )
 
 
 def viewer_from_header(secret: str, authorization: str | None) -> Viewer:

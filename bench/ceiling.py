@@ -327,9 +327,7 @@ async def jsonapi_list(request: web.Request) -> web.Response:
     if not (1 <= size <= MAX_PAGE_SIZE and 1 <= number <= 10_000_000):
         raise web.HTTPBadRequest()
     async with request.app[POOL].acquire() as conn:
-        rows = await conn.fetch(
-            PAGE_SQL, organization_id, recipient_id, size, (number - 1) * size
-        )
+        rows = await conn.fetch(PAGE_SQL, organization_id, recipient_id, size, (number - 1) * size)
         total = await conn.fetchval(COUNT_SQL, organization_id, recipient_id)
     pages = -(-total // size)
     base = f"{request.scheme}://{request.host}{request.path}"

@@ -9,6 +9,9 @@ want_system_packages() {
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null \
     || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # The GraphQL-over-HTTP conformance audit (graphql-http) runs on Node.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

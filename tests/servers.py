@@ -141,13 +141,27 @@ class RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="notifgql-redis-"))
         self.port = free_port()
         self._process: subprocess.Popen[str] | None = None
+        self._pump: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the server and wait until it says it accepts connections."""
         self._process = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                self._binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         said_ready = threading.Event()
         ended = threading.Event()
@@ -163,7 +177,8 @@ class RedisServer:
             ended.set()
             said_ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         if not said_ready.wait(timeout) or ended.is_set():
             self.stop()
             raise RuntimeError("redis-server did not start")
@@ -181,6 +196,10 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._pump is not None:
+            self._pump.join(timeout=10)  # it ends at the log's end, once the server exits
+        if self._process is not None and self._process.stdout is not None:
+            self._process.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -106,7 +107,9 @@ async def _healthz(_request: web.Request) -> web.Response:
 async def _readyz(request: web.Request) -> web.Response:
     database = request.app[appkeys.DATABASE]
     try:
-        revision = await migrate.current_revision(database)
+        # Bounded: a probe that hangs on a frozen database is no answer at all.
+        async with asyncio.timeout(request.app[appkeys.SETTINGS].db_timeout):
+            revision = await migrate.current_revision(database)
     except Exception:
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     head = migrate.head_revision()

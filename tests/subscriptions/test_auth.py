@@ -47,8 +47,9 @@ class TestGraphQLTransportWS:
         assert await socket.receive_close() == (4403, "Forbidden")
 
     async def test_token_of_another_secret_closes_4403(self, sockets: Sockets) -> None:
-        forged = issue_token("another-secret-just-as-long-as-the-real-one", subject="1001",
-                             organization_id=10)
+        forged = issue_token(
+            "another-secret-just-as-long-as-the-real-one", subject="1001", organization_id=10
+        )
         socket = await sockets.open(TRANSPORT_WS)
         await socket.send({"type": "connection_init", "payload": bearer(forged)})
 
@@ -116,3 +117,16 @@ class TestLegacyGraphQLWS:
         assert await socket.init() == {"type": "connection_ack"}
         await socket.start(COUNTS)
         assert (await socket.data())["notificationCounts"]["total"] == 0
+
+
+class TestTokenExpiry:
+    @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+    async def test_connection_closes_when_its_token_expires(
+        self, api: Api, sockets: Sockets, protocol: str
+    ) -> None:
+        # exp is in whole seconds: this token lives one to two seconds.
+        token = api.token(ALICE, ttl_seconds=2)
+        socket = await sockets.subscribe(token, COUNTS, protocol)
+        assert (await socket.data())["notificationCounts"]["total"] == 0
+
+        assert await socket.receive_close() == (4403, "Token expired")

@@ -106,8 +106,9 @@ class TestUntilSubscribed:
 class TestWireFormat:
     def test_round_trip(self) -> None:
         events = [created(1), InboxEvent("updated", 20, 7, 3), InboxEvent("counts", 10, 1001)]
+        messages = list(encode_events(events))
 
-        decoded = [event for message in encode_events(events) for event in decode_message(message) or []]
+        decoded = [event for message in messages for event in decode_message(message) or []]
 
         assert decoded == events
 

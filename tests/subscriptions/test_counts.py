@@ -34,9 +34,7 @@ def counts(
 
 class TestNotificationCounts:
     @pytest.mark.parametrize("protocol", PROTOCOLS)
-    async def test_current_counts_at_once(
-        self, api: Api, sockets: Sockets, protocol: str
-    ) -> None:
+    async def test_current_counts_at_once(self, api: Api, sockets: Sockets, protocol: str) -> None:
         await api.add(ALICE, important=True, action_required=True)
         await api.add(ALICE, mention=True, read_at=BASE_TIME, seen_at=BASE_TIME)
         await api.add(BOB)
@@ -87,8 +85,10 @@ class TestNotificationCounts:
         assert bulk_frame == expected
         assert await socket.data() == expected
 
-    @pytest.mark.parametrize(("bulk", "sentinel"), [("markAllSeen", "readNotification"),
-                                                    ("markAllRead", "unreadNotification")])
+    @pytest.mark.parametrize(
+        ("bulk", "sentinel"),
+        [("markAllSeen", "readNotification"), ("markAllRead", "unreadNotification")],
+    )
     async def test_bulk_change_publishes_one_counts_event(
         self, api: Api, server: TestServer, bulk: str, sentinel: str
     ) -> None:

@@ -21,7 +21,9 @@ TIMEOUT = 10.0
 
 CREATED = "subscription { notificationCreated { id title read recipientId organizationId } }"
 UPDATED = "subscription { notificationUpdated { id read seen dismissed } }"
-COUNTS = "subscription { notificationCounts { total unread unseen important mentions actionRequired } }"
+COUNTS = (
+    "subscription { notificationCounts { total unread unseen important mentions actionRequired } }"
+)
 
 
 class Socket:
@@ -37,20 +39,20 @@ class Socket:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(frame))
 
-    async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+    async def receive(self) -> dict[str, Any]:
         """The next frame, which must be JSON in a text frame; legacy keep-alives skipped."""
         while True:
-            message = await self.ws.receive(timeout)
+            message = await self.ws.receive(TIMEOUT)
             assert message.type is WSMsgType.TEXT, (message.type, message.data, message.extra)
             frame: dict[str, Any] = json.loads(message.data)
             if frame.get("type") != "ka":
                 return frame
 
-    async def receive_close(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+    async def receive_close(self) -> tuple[int, str]:
         """Wait for the server's close frame; returns its code and reason."""
-        message = await self.ws.receive(timeout)
+        message = await self.ws.receive(TIMEOUT)
         while message.type is WSMsgType.TEXT and json.loads(message.data) == {"type": "ka"}:
-            message = await self.ws.receive(timeout)
+            message = await self.ws.receive(TIMEOUT)
         assert message.type is WSMsgType.CLOSE, (message.type, message.data)
         return int(message.data), str(message.extra)
 
@@ -73,9 +75,9 @@ class Socket:
         await self.start(query, id)
         await asyncio.wait_for(self.broker.until_subscribed(before + 1), TIMEOUT)
 
-    async def data(self, id: str = "1", timeout: float = TIMEOUT) -> Any:
+    async def data(self, id: str = "1") -> Any:
         """The data of the next result of operation ``id``; fails on any other frame."""
-        frame = await self.receive(timeout)
+        frame = await self.receive()
         expected = "next" if self.protocol == TRANSPORT_WS else "data"
         assert frame["type"] == expected, frame
         assert frame["id"] == id, frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,22 +38,72 @@ class Database:
 
     engine: AsyncEngine
     dialect: str
+    # Seconds that getting a connection may take (NOTIFGQL_DB_TIMEOUT).
+    timeout: float = 5.0
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection, got within ``timeout`` seconds or not at all.
+
+        The pool's own limits do not cover a server that accepts connections and answers
+        nothing (frozen, or behind a link that drops packets): the pre-ping of a pooled
+        connection would wait for the driver's command timeout, and throwing that
+        connection away takes SQLAlchemy another graceful-close timeout. So the checkout
+        runs as a task of its own: at the deadline the caller gets its answer (a 503),
+        while the abandoned checkout is cancelled and cleans up in the background.
+        """
+        conn = self.engine.connect()
+        checkout = asyncio.create_task(conn.start())
+        try:
+            done, _ = await asyncio.wait({checkout}, timeout=self.timeout)
+        except BaseException:
+            _abandon(checkout)
+            raise
+        if not done:
+            _abandon(checkout)
+            raise TimeoutError(f"no database connection within {self.timeout:g}s")
+        checkout.result()
+        try:
+            yield conn
+        finally:
+            # Shielded: a request cancelled twice must still give its connection back.
+            await asyncio.shield(conn.close())
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
-        async with _unavailable_as_503(), self.engine.connect() as conn:
+        async with _unavailable_as_503(), self.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction that commits when the block ends cleanly."""
-        async with _unavailable_as_503(), self.engine.begin() as conn:
+        async with _unavailable_as_503(), self.connect() as conn, conn.begin():
             yield conn
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# Checkouts given up on, kept referenced until their cleanup has finished.
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+def _abandon(checkout: asyncio.Task[AsyncConnection]) -> None:
+    """Cancel a checkout nobody waits for; give back the connection should it succeed."""
+    _abandoned.add(checkout)
+
+    def finished(task: asyncio.Task[AsyncConnection]) -> None:
+        _abandoned.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return  # exception() marks the error as seen: no "never retrieved" log
+        closing = asyncio.create_task(task.result().close())
+        _abandoned.add(closing)
+        closing.add_done_callback(_abandoned.discard)
+
+    checkout.add_done_callback(finished)
+    checkout.cancel()
 
 
 def create_database(settings: Settings) -> Database:
@@ -65,7 +116,7 @@ def create_database(settings: Settings) -> Database:
         kwargs["connect_args"] = {"timeout": settings.db_timeout}
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactional(engine, busy_ms=int(settings.db_timeout * 1000))
-        return Database(engine=engine, dialect="sqlite")
+        return Database(engine=engine, dialect="sqlite", timeout=settings.db_timeout)
 
     kwargs |= {
         "pool_size": settings.db_pool_size,
@@ -75,7 +126,8 @@ def create_database(settings: Settings) -> Database:
         "connect_args": {"timeout": settings.db_timeout, "command_timeout": 30},
         "pool_pre_ping": True,
     }
-    return Database(engine=create_async_engine(url, **kwargs), dialect="postgresql")
+    engine = create_async_engine(url, **kwargs)
+    return Database(engine=engine, dialect="postgresql", timeout=settings.db_timeout)
 
 
 def _make_sqlite_transactional(engine: AsyncEngine, *, busy_ms: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiohttp import web
 from strawberry.types import Info as StrawberryInfo
 
 from notifgql.auth import Viewer
@@ -25,6 +26,8 @@ class Context:
     auth_error: Unauthenticated | None = None
     # A WebSocket's connection_init payload; Strawberry sets it, on_ws_connect reads it.
     connection_params: dict[str, object] | None = None
+    # The connection itself, for closing it when its token expires; None over HTTP.
+    websocket: web.WebSocketResponse | None = None
 
     @property
     def viewer(self) -> Viewer:

@@ -54,10 +54,10 @@ class ErrorCodes(SchemaExtension):
     one before they are sent; the operation's own result is then left alone.
     """
 
-    def __init__(self) -> None:
-        self._streamed = False
+    _streamed = False
 
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
         if self._streamed:
             return

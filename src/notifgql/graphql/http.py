@@ -177,6 +177,8 @@ async def _execute(
     if plans is not None and (plan := plans.get(query, operation_name)) is not None:
         fast = await run_plan(plan, context, variables)
         if fast is not None:
+            if "errors" in fast:  # the database was unavailable
+                request[requestkeys.GRAPHQL_OUTCOME] = "error"
             return fast
     try:
         result = await schema.execute(

@@ -28,22 +28,15 @@ class Subscription:
     async def notification_created(self, info: Info) -> AsyncIterator[Notification]:
         # Not a generator itself: an unauthorised subscribe fails here, before the stream
         # starts, and the protocols answer it with an error frame.
-        return _notifications(info.context, _inbox_owner(info), "created")
+        return _notifications(info.context, info.context.inbox_viewer, "created")
 
     @strawberry.subscription(description="Read/seen/dismiss changes of one notification.")
     async def notification_updated(self, info: Info) -> AsyncIterator[Notification]:
-        return _notifications(info.context, _inbox_owner(info), "updated")
+        return _notifications(info.context, info.context.inbox_viewer, "updated")
 
     @strawberry.subscription(description="Current counts at once, then on every change.")
     async def notification_counts(self, info: Info) -> AsyncIterator[NotificationCounts]:
-        return _counts(info.context, _inbox_owner(info))
-
-
-def _inbox_owner(info: Info) -> Viewer:
-    """The viewer, who must have an inbox: a service token has none to watch."""
-    viewer = info.context.viewer
-    viewer.recipient_id  # noqa: B018 - the property raises FORBIDDEN for a service token
-    return viewer
+        return _counts(info.context, info.context.inbox_viewer)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from typing import Any, cast
 
@@ -37,6 +38,7 @@ class NotifGqlView(GraphQLView[Context, None]):
         )
         self.jwt_secret = jwt_secret
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._closing: set[asyncio.Task[bool]] = set()
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
@@ -55,6 +57,7 @@ class NotifGqlView(GraphQLView[Context, None]):
             cursors=app[appkeys.CURSORS],
             viewer_or_none=viewer,
             auth_error=error,
+            websocket=response if isinstance(response, web.WebSocketResponse) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -77,7 +80,24 @@ class NotifGqlView(GraphQLView[Context, None]):
             raise ConnectionRejectionError(
                 {"message": refusal.message, "extensions": {"code": refusal.code}}
             )
+        expires_at = context.viewer_or_none.expires_at
+        if expires_at is not None and context.websocket is not None:
+            self._close_at(expires_at, context.websocket)
         return cast(UnsetType, UNSET)
+
+    def _close_at(self, expires_at: float, socket: web.WebSocketResponse) -> None:
+        """Honour the token's exp on a connection that outlives it: close it then (4403)."""
+        # A weak reference, so that a connection that ends first is not kept until then.
+        ref = weakref.ref(socket)
+
+        def expire() -> None:
+            live = ref()
+            if live is not None and not live.closed:
+                task = asyncio.create_task(live.close(code=4403, message=b"Token expired"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+        asyncio.get_running_loop().call_later(max(0.0, expires_at - time.time()), expire)
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None

@@ -117,7 +117,9 @@ def where(viewer: Viewer, spec: NotificationFilter) -> ColumnElement[bool]:
         if wanted is not None:
             clauses.append(flag.is_(wanted))
     if spec.target_type is not None:
-        clauses.append(func.lower(t.c.target_type) == spec.target_type.lower())
+        # Both sides lowered by the database: Python's lower() folds non-ASCII letters
+        # that SQLite's does not, and then a stored "TÂCHE" would not match itself.
+        clauses.append(func.lower(t.c.target_type) == func.lower(spec.target_type))
     if spec.project_id is not None:
         clauses.append(t.c.project_id == spec.project_id)
     clauses.extend(_time_bounds(t.c.created_at, spec.created_after, spec.created_before))

@@ -12,7 +12,7 @@ from aiohttp.typedefs import Middleware
 
 from notifgql import appkeys
 from notifgql.auth import Viewer, decode_token, viewer_from_header
-from notifgql.errors import BadUserInput, NotifGqlError
+from notifgql.errors import BadUserInput, NotifGqlError, Unauthenticated
 
 log = logging.getLogger("notifgql.rest")
 
@@ -104,6 +104,11 @@ def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middlewa
             return await handler(request)
         try:
             return await handler(request)
+        except Unauthenticated as error:
+            response = render(error.status, error.code, error.message, error.parameter)
+            # RFC 9110 §15.5.2: a 401 carries the challenge the client should answer.
+            response.headers["WWW-Authenticate"] = 'Bearer realm="notifgql"'
+            return response
         except NotifGqlError as error:
             return render(error.status, error.code, error.message, error.parameter)
         except web.HTTPException as error:

@@ -1,0 +1,275 @@
+"""The results as Markdown (for bench/README.md) and as bench/run's last line."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.harness import Results, Sample
+
+BEGIN = "<!-- bench:results:begin (written by bench/run; do not edit by hand) -->"
+END = "<!-- bench:results:end -->"
+
+TITLES = {
+    "list": "notifications(first: 30), every field + pageInfo, random viewers",
+    "counts": "notificationCounts, random viewers",
+    "jsonapi": "JSON:API list, page 1, random viewers",
+    "create": "createNotification (publishes/s)",
+}
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, NaN for nothing."""
+    return statistics.median(values) if values else math.nan
+
+
+def spread(values: Sequence[float], digits: int = 0) -> str:
+    """``median (min–max)`` of a series, or the single value."""
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:,.{digits}f}"
+    return f"{median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
+
+
+def ratios(
+    top: Sequence[Sample], bottom: Sequence[Sample], key: Callable[[Sample], float]
+) -> list[float]:
+    """Per-round ratios of two interleaved series."""
+    return [key(a) / key(b) for a, b in zip(top, bottom, strict=False) if key(b)]
+
+
+def rps(sample: Sample) -> float:
+    """Requests per second."""
+    return sample.rps
+
+
+def p50(sample: Sample) -> float:
+    """Median latency, ms."""
+    return sample.p50_ms
+
+
+def _values(samples: Sequence[Sample], name: str) -> list[float]:
+    return [float(getattr(s, name)) for s in samples if getattr(s, name) is not None]
+
+
+def headline(results: Results) -> dict[str, float]:
+    """R, C and D of the last line."""
+    found = {"list": math.nan, "counts": math.nan, "deep": math.nan}
+    for key in ("list", "counts"):
+        pair = results.scenarios.get(key)
+        if pair:
+            found[key] = median(ratios(pair["notifgql"], pair["ceiling"], rps))
+    deep = results.scenarios.get("deep")
+    if deep:
+        found["deep"] = median(ratios(deep["deep"], deep["page1"], p50))
+    return found
+
+
+def last_line(results: Results) -> str:
+    """``list ratio R.RR counts ratio C.CC deep/page1 D.DD``."""
+    h = headline(results)
+    return f"list ratio {h['list']:.2f} counts ratio {h['counts']:.2f} deep/page1 {h['deep']:.2f}"
+
+
+def _mark(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def markdown(meta: dict[str, Any], results: Results) -> str:
+    """The results section of bench/README.md."""
+    lines: list[str] = []
+    preset = meta.get("preset", {})
+    v = meta.get("versions", {})
+    lines += [
+        f"Run: {meta.get('date')}, `bench/run{' --quick' if meta.get('mode') == 'quick' else ''}`"
+        f", revision {meta.get('revision')}, {meta.get('elapsed_s', '?')} s.",
+        f"Machine: {meta.get('cores')} cores ({meta.get('cpu')}); PostgreSQL "
+        f"{meta.get('postgres')}; Python {v.get('python')}, strawberry-graphql "
+        f"{v.get('strawberry-graphql')}, graphql-core {v.get('graphql-core')}, SQLAlchemy "
+        f"{v.get('sqlalchemy')}, asyncpg {v.get('asyncpg')}, aiohttp {v.get('aiohttp')}.",
+        f"Dataset: {preset.get('total', 0):,} notifications, {preset.get('recipients', 0):,} "
+        f"inboxes in {preset.get('organizations')} organizations ({preset.get('whales')} of "
+        f"{preset.get('whale_size', 0):,}, one of {preset.get('mark_inbox_size', 0):,} for "
+        f"markAllSeen); random viewers among {preset.get('viewers', 0):,} inboxes.",
+        f"Load: wrk, {meta.get('connections')} connections, {meta.get('warmup_s')} s warm-up per "
+        f"server, then {meta.get('rounds')} interleaved round(s) of {meta.get('seconds')} s "
+        f"(list, counts, deep) or {meta.get('other_rounds')} of {meta.get('other_seconds')} s "
+        "(the others). Figures: median over rounds (min–max); one process per server.",
+        "",
+        "| Scenario | Ceiling req/s | notifgql req/s | notifgql ÷ ceiling | "
+        "notifgql p50 / p99 / max ms | Ceiling p50 / p99 ms | Server CPU µs/req notifgql / "
+        "ceiling | PostgreSQL CPU µs/req notifgql / ceiling | notifgql peak RSS MB | Errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for key, title in TITLES.items():
+        pair = results.scenarios.get(key)
+        if not pair:
+            continue
+        ours, top = pair["notifgql"], pair["ceiling"]
+        lines.append(
+            f"| {title} | {spread(_values(top, 'rps'))} | {spread(_values(ours, 'rps'))} | "
+            f"{spread(ratios(ours, top, rps), 2)} | "
+            f"{median(_values(ours, 'p50_ms')):.1f} / {median(_values(ours, 'p99_ms')):.1f} / "
+            f"{max(_values(ours, 'max_ms')):.0f} | "
+            f"{median(_values(top, 'p50_ms')):.1f} / {median(_values(top, 'p99_ms')):.1f} | "
+            f"{median(_values(ours, 'cpu_us_per_request')):,.0f} / "
+            f"{median(_values(top, 'cpu_us_per_request')):,.0f} | "
+            f"{median(_values(ours, 'db_cpu_us_per_request')):,.0f} / "
+            f"{median(_values(top, 'db_cpu_us_per_request')):,.0f} | "
+            f"{max(_values(ours, 'rss_mb')):.0f} | "
+            f"{sum(s.errors for s in ours)} / {sum(s.errors for s in top)} |"
+        )
+    deep = results.scenarios.get("deep")
+    if deep:
+        page1, down = deep["page1"], deep["deep"]
+        lines += [
+            "",
+            f"Deep page: notifications(first: 30, after: cursor {meta.get('deep_offset', 0):,} "
+            "items down) in the 50,000-notification inboxes, against page 1 of the same inboxes "
+            "(same load; the ceiling's pair, in the full run, shows the database's share).",
+            "",
+            "| | req/s | p50 ms | p99 ms | max ms |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        pairs = [("notifgql", page1, down)]
+        if "ceiling-page1" in deep:
+            pairs.append(("ceiling", deep["ceiling-page1"], deep["ceiling-deep"]))
+        for who, first, far in pairs:
+            for label, samples in (("page 1", first), ("10,000 deep", far)):
+                lines.append(
+                    f"| {who}, {label} | {spread(_values(samples, 'rps'))} | "
+                    f"{median(_values(samples, 'p50_ms')):.1f} | "
+                    f"{median(_values(samples, 'p99_ms')):.1f} | "
+                    f"{max(_values(samples, 'max_ms')):.0f} |"
+                )
+            lines.append(
+                f"| {who}, deep ÷ page 1 (p50) | | {spread(ratios(far, first, p50), 2)} | | |"
+            )
+    mark = results.mark_all_seen
+    if mark:
+        lines += [
+            "",
+            f"markAllSeen on an inbox of {mark['rows']:,} unseen notifications (one request at "
+            "a time; the inbox is reset and vacuumed before each trial, sides alternate): "
+            f"notifgql {spread(mark['notifgql_ms'])} ms, bare UPDATE through asyncpg "
+            f"{spread(mark['bare_ms'])} ms, ratio **{mark['ratio']:.2f}**.",
+        ]
+    workers = results.workers
+    lines.append("")
+    if workers.get("available"):
+        samples = workers["samples"]
+        one, two, top = samples["notifgql"], samples["notifgql-2"], samples["ceiling"]
+        lines.append(
+            "`notifgql serve --workers N`, list scenario: 1 worker "
+            f"{spread(_values(one, 'rps'))} req/s ({median(ratios(one, top, rps)):.2f} of the "
+            f"ceiling), 2 workers {spread(_values(two, 'rps'))} req/s "
+            f"({median(ratios(two, top, rps)):.2f} of the ceiling; "
+            f"{median(ratios(two, one, rps)):.2f}× one worker; peak RSS "
+            f"{max(_values(two, 'rss_mb')):.0f} MB for all processes)."
+        )
+    elif workers:
+        lines.append(
+            "`notifgql serve --workers N`: n/a — `notifgql serve` had no `--workers` flag "
+            "when this ran."
+        )
+    statements = results.checks.get("statements_per_list_request")
+    if isinstance(statements, dict):
+        lines += [
+            "",
+            "SQL statements per list request (pg_stat_statements; SQLAlchemy's pre-ping also "
+            "sends an empty query `;`, which pg_stat_statements does not count): "
+            + "; ".join(
+                f"{who}: " + ", ".join(f"{name} × {count:g}" for name, count in found.items())
+                for who, found in statements.items()
+            )
+            + ".",
+        ]
+    lines += ["", *targets(results)]
+    return "\n".join(lines) + "\n"
+
+
+def targets(results: Results) -> list[str]:
+    """The issue's targets, reported (not asserted)."""
+    h = headline(results)
+    ours = [
+        sample
+        for key in ("list", "counts", "jsonapi", "create")
+        for sample in results.scenarios.get(key, {}).get("notifgql", [])
+    ]
+    ours += [s for key in ("page1", "deep") for s in results.scenarios.get("deep", {}).get(key, [])]
+    rss = max((s.rss_mb for s in ours if s.rss_mb is not None), default=math.nan)
+    slowest = max((s.max_ms for s in ours), default=math.nan)
+    # p99 against p50 per scenario (medians over rounds); the worst scenario is reported.
+    tails: list[tuple[float, str]] = []
+    for key in ("list", "counts", "jsonapi", "create"):
+        samples = results.scenarios.get(key, {}).get("notifgql", [])
+        if samples:
+            tails.append(
+                (median(_values(samples, "p99_ms")) / median(_values(samples, "p50_ms")), key)
+            )
+    for key in ("page1", "deep"):
+        samples = results.scenarios.get("deep", {}).get(key, [])
+        if samples:
+            tails.append(
+                (median(_values(samples, "p99_ms")) / median(_values(samples, "p50_ms")), key)
+            )
+    tail, tail_name = max(tails, default=(math.nan, ""))
+    errors = sum(s.errors for s in ours)
+    mark = results.mark_all_seen.get("ratio", math.nan)
+
+    def row(name: str, value: str, ok: bool | None) -> str:
+        return f"| {name} | {value} | {_mark(ok)} |"
+
+    def known(value: float) -> bool:
+        return not math.isnan(value)
+
+    return [
+        "| Target (reported, not asserted) | Measured | |",
+        "|---|--:|---|",
+        row(
+            "list ≥ 0.5 × ceiling",
+            f"{h['list']:.2f}",
+            h["list"] >= 0.5 if known(h["list"]) else None,
+        ),
+        row(
+            "counts ≥ 0.7 × ceiling",
+            f"{h['counts']:.2f}",
+            h["counts"] >= 0.7 if known(h["counts"]) else None,
+        ),
+        row(
+            "deep page ≤ 1.5 × page 1",
+            f"{h['deep']:.2f}",
+            h["deep"] <= 1.5 if known(h["deep"]) else None,
+        ),
+        row("markAllSeen ≤ 1.5 × bare UPDATE", f"{mark:.2f}", mark <= 1.5 if known(mark) else None),
+        row("server RSS under load < 150 MB", f"{rss:.0f} MB", rss < 150 if known(rss) else None),
+        row(
+            "no request slower than 1 s (32 connections)",
+            f"slowest {slowest:,.0f} ms",
+            slowest < 1000 if known(slowest) else None,
+        ),
+        row(
+            "p99 ≤ 5 × p50 (per scenario, medians)",
+            f"worst {tail:.1f}× ({tail_name})",
+            tail <= 5 if known(tail) else None,
+        ),
+        row("no failed request", f"{errors} errors", errors == 0 if ours else None),
+    ]
+
+
+def write_readme(readme: Path, section: str) -> None:
+    """Put ``section`` between the markers of bench/README.md (appending them if absent)."""
+    text = readme.read_text() if readme.exists() else ""
+    block = f"{BEGIN}\n{section}{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+    readme.write_text(text)

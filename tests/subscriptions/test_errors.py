@@ -1,0 +1,71 @@
+"""Errors in a running subscription carry a contract code and never driver text."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from aiohttp.test_utils import TestServer
+from graphql import GraphQLError
+from sqlalchemy import text
+
+from notifgql import appkeys
+from notifgql.errors import ServiceUnavailable
+from notifgql.graphql.errors import MASKED_MESSAGE, coded
+from tests.client import ALICE, Api
+from tests.subscriptions.test_counts import counts
+from tests.subscriptions.ws import COUNTS, Sockets
+
+
+@pytest.fixture
+def backend() -> str:
+    # Renaming the table is how this test breaks the database; SQLite notices at once.
+    return "sqlite"
+
+
+@pytest.fixture
+def broker_kind() -> str:
+    return "default"
+
+
+class TestStreamErrors:
+    async def test_database_failure_is_coded_then_completes(
+        self, api: Api, sockets: Sockets, server: TestServer
+    ) -> None:
+        socket = await sockets.subscribe(api.token(ALICE), COUNTS)
+        assert await socket.data() == counts()
+        async with api.database.transaction() as conn:
+            await conn.execute(text("ALTER TABLE notifications RENAME TO notifications_away"))
+        try:
+            server.app[appkeys.BROKER].resync_all()
+            frame = await socket.receive()
+        finally:
+            async with api.database.transaction() as conn:
+                await conn.execute(text("ALTER TABLE notifications_away RENAME TO notifications"))
+
+        assert frame == {
+            "id": "1",
+            "type": "next",
+            "payload": {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "The database is unavailable; try again shortly",
+                        "extensions": {"code": ServiceUnavailable.code},
+                    }
+                ],
+            },
+        }
+        assert await socket.receive() == {"id": "1", "type": "complete"}
+
+    def test_unexpected_stream_error_is_masked(self, caplog: pytest.LogCaptureFixture) -> None:
+        error = GraphQLError("SELECT secret FROM x", original_error=RuntimeError("SELECT"))
+
+        with caplog.at_level(logging.ERROR, logger="notifgql.graphql"):
+            shown = coded(error, streaming=True)
+
+        assert (shown.message, shown.extensions) == (
+            MASKED_MESSAGE,
+            {"code": "INTERNAL_SERVER_ERROR"},
+        )
+        assert "unexpected error in subscription" in caplog.text

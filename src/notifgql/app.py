@@ -95,8 +95,7 @@ async def _metrics(request: web.Request) -> web.Response:
     app = request.app
     metrics = app[appkeys.METRICS]
     metrics.subscriptions.set(app[appkeys.BROKER].subscriber_count)
-    pool = app[appkeys.DATABASE].engine.pool
-    metrics.pool_in_use.set(getattr(pool, "checkedout", lambda: 0)())
+    metrics.pool_in_use.set(app[appkeys.DATABASE].connections_in_use())
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -34,15 +35,22 @@ async def _unavailable_as_503() -> AsyncIterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The process's engine; reads run in autocommit, writes in one transaction each."""
+    """The process's engines: reads run in autocommit, writes in one transaction each.
+
+    On PostgreSQL, reads have a pool of their own whose connections stay in autocommit:
+    no BEGIN/ROLLBACK around a SELECT, and the pre-ping is one round trip instead of three
+    (SQLAlchemy's asyncpg ping opens a transaction on a connection that is not in
+    autocommit). Writes use ``engine``, which migrations also use.
+    """
 
     engine: AsyncEngine
+    read_engine: AsyncEngine
     dialect: str
     # Seconds that getting a connection may take (NOTIFGQL_DB_TIMEOUT).
     timeout: float = 5.0
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
+    async def connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
         """A pooled connection, got within ``timeout`` seconds or not at all.
 
         The pool's own limits do not cover a server that accepts connections and answers
@@ -52,7 +60,7 @@ class Database:
         runs as a task of its own: at the deadline the caller gets its answer (a 503),
         while the abandoned checkout is cancelled and cleans up in the background.
         """
-        conn = self.engine.connect()
+        conn = (engine or self.engine).connect()
         checkout = asyncio.create_task(conn.start())
         try:
             done, _ = await asyncio.wait({checkout}, timeout=self.timeout)
@@ -72,8 +80,8 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
-        async with _unavailable_as_503(), self.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with _unavailable_as_503(), self.connect(self.read_engine) as conn:
+            yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -83,7 +91,16 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        await self.read_engine.dispose()
         await self.engine.dispose()
+
+    def connections_in_use(self) -> int:
+        """Connections checked out of the pools right now."""
+        pools = {
+            id(self.engine.pool): self.engine.pool,
+            id(self.read_engine.pool): self.read_engine.pool,
+        }
+        return sum(int(getattr(pool, "checkedout", lambda: 0)()) for pool in pools.values())
 
 
 # Checkouts given up on, kept referenced until their cleanup has finished.
@@ -109,14 +126,19 @@ def _abandon(checkout: asyncio.Task[AsyncConnection]) -> None:
 def create_database(settings: Settings) -> Database:
     """Build the engine ``settings.database_url`` names."""
     url = make_url(settings.database_url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": False}
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": False,
+        "json_serializer": _dump_json,
+        "json_deserializer": orjson.loads,
+    }
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": settings.db_timeout}
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactional(engine, busy_ms=int(settings.db_timeout * 1000))
-        return Database(engine=engine, dialect="sqlite", timeout=settings.db_timeout)
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return Database(engine, reads, dialect="sqlite", timeout=settings.db_timeout)
 
     kwargs |= {
         "pool_size": settings.db_pool_size,
@@ -127,7 +149,18 @@ def create_database(settings: Settings) -> Database:
         "pool_pre_ping": True,
     }
     engine = create_async_engine(url, **kwargs)
-    return Database(engine=engine, dialect="postgresql", timeout=settings.db_timeout)
+    reads = create_async_engine(
+        url,
+        **kwargs,
+        isolation_level="AUTOCOMMIT",
+        # Autocommit connections hold no transaction to roll back when they are returned.
+        pool_reset_on_return=None,
+    )
+    return Database(engine, reads, dialect="postgresql", timeout=settings.db_timeout)
+
+
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _make_sqlite_transactional(engine: AsyncEngine, *, busy_ms: int) -> None:

@@ -81,6 +81,10 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
         async with _unavailable_as_503(), self.connect(self.read_engine) as conn:
+            if self.read_engine is self.engine:
+                # SQLite's single pool: this connection alone switches to autocommit. (An
+                # engine-level AUTOCOMMIT option over the same pool leaked connections.)
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     @asynccontextmanager
@@ -137,8 +141,7 @@ def create_database(settings: Settings) -> Database:
         kwargs["connect_args"] = {"timeout": settings.db_timeout}
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactional(engine, busy_ms=int(settings.db_timeout * 1000))
-        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        return Database(engine, reads, dialect="sqlite", timeout=settings.db_timeout)
+        return Database(engine, engine, dialect="sqlite", timeout=settings.db_timeout)
 
     kwargs |= {
         "pool_size": settings.db_pool_size,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal
+from sqlalchemy import BigInteger, ColumnElement, Text, and_, bindparam, func, literal
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -96,45 +99,87 @@ def inbox(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
-def where(viewer: Viewer, spec: NotificationFilter) -> ColumnElement[bool]:
-    """The WHERE clause for ``spec`` inside the viewer's inbox."""
-    clauses: list[ColumnElement[bool]] = [inbox(viewer)]
+# A filter's shape is what it compares, not with which values: statements are built and
+# compiled once per shape (see queries.py) and executed with the values as parameters.
+Shape = tuple[tuple[Any, ...], ...]
+_STATES = {"read": t.c.read_at, "seen": t.c.seen_at, "dismissed": t.c.dismissed_at}
+_FLAGS = {
+    "important": t.c.important,
+    "mention": t.c.mention,
+    "action_required": t.c.action_required,
+    "made_by_automation": t.c.made_by_automation,
+}
+# (filter field, column, operator): the time bounds are exclusive.
+_BOUNDS = (
+    ("created_after", t.c.created_at, operator.gt),
+    ("created_before", t.c.created_at, operator.lt),
+    ("last_action_after", t.c.last_action_at, operator.gt),
+    ("last_action_before", t.c.last_action_at, operator.lt),
+)
+
+
+def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, Any]]:
+    """The shape of ``spec`` inside the viewer's inbox, and the parameters it binds."""
+    params: dict[str, Any] = {"w_org": viewer.organization_id, "w_rcp": viewer.recipient_id}
+    shape: list[tuple[Any, ...]] = []
     if spec.ids is not None:
-        clauses.append(t.c.id.in_(spec.ids) if spec.ids else literal(False))
-    for column, wanted in (
-        (t.c.read_at, spec.read),
-        (t.c.seen_at, spec.seen),
-        (t.c.dismissed_at, spec.dismissed),
-    ):
+        shape.append(("ids", bool(spec.ids)))
+        params["w_ids"] = list(spec.ids)
+    for name in (*_STATES, *_FLAGS):
+        wanted = getattr(spec, name)
         if wanted is not None:
-            clauses.append(column.is_not(None) if wanted else column.is_(None))
-    for flag, wanted in (
-        (t.c.important, spec.important),
-        (t.c.mention, spec.mention),
-        (t.c.action_required, spec.action_required),
-        (t.c.made_by_automation, spec.made_by_automation),
-    ):
-        if wanted is not None:
-            clauses.append(flag.is_(wanted))
-    if spec.target_type is not None:
-        # Both sides lowered by the database: Python's lower() folds non-ASCII letters
-        # that SQLite's does not, and then a stored "TÂCHE" would not match itself.
-        clauses.append(func.lower(t.c.target_type) == func.lower(spec.target_type))
-    if spec.project_id is not None:
-        clauses.append(t.c.project_id == spec.project_id)
-    clauses.extend(_time_bounds(t.c.created_at, spec.created_after, spec.created_before))
-    clauses.extend(
-        _time_bounds(t.c.last_action_at, spec.last_action_after, spec.last_action_before)
-    )
+            shape.append((name, wanted))
+    for name in ("target_type", "project_id", *(entry[0] for entry in _BOUNDS)):
+        value = getattr(spec, name)
+        if value is not None:
+            shape.append((name,))
+            params[f"w_{name}"] = value
+    return tuple(shape), params
+
+
+@lru_cache(maxsize=512)
+def where_shape(shape: Shape) -> ColumnElement[bool]:
+    """The WHERE clause of a shape, inside an inbox, its values left as parameters."""
+    return _clause(shape, None)
+
+
+def where(viewer: Viewer, spec: NotificationFilter) -> ColumnElement[bool]:
+    """The WHERE clause for ``spec`` inside the viewer's inbox, its values bound in."""
+    shape, params = bound(viewer, spec)
+    return _clause(shape, params)
+
+
+def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
+    def param(name: str, type_: Any, *, expanding: bool = False) -> Any:
+        if values is None:
+            return bindparam(name, type_=type_, expanding=expanding)
+        return bindparam(name, values[name], type_=type_, expanding=expanding)
+
+    clauses: list[ColumnElement[bool]] = [
+        t.c.organization_id == param("w_org", t.c.organization_id.type),
+        t.c.recipient_id == param("w_rcp", t.c.recipient_id.type),
+    ]
+    bounds = {name: (column, compare) for name, column, compare in _BOUNDS}
+    for name, *wanted in shape:
+        if name == "ids":
+            clauses.append(
+                t.c.id.in_(param("w_ids", t.c.id.type, expanding=True))
+                if wanted[0]
+                else literal(False)
+            )
+        elif name in _STATES:
+            column = _STATES[name]
+            clauses.append(column.is_not(None) if wanted[0] else column.is_(None))
+        elif name in _FLAGS:
+            clauses.append(_FLAGS[name].is_(wanted[0]))
+        elif name == "target_type":
+            # Both sides lowered by the database: Python's lower() folds non-ASCII letters
+            # that SQLite's does not, and then a stored "TÂCHE" would not match itself.
+            value = param("w_target_type", Text())
+            clauses.append(func.lower(t.c.target_type) == func.lower(value))
+        elif name == "project_id":
+            clauses.append(t.c.project_id == param("w_project_id", BigInteger()))
+        else:
+            column, compare = bounds[name]
+            clauses.append(compare(column, param(f"w_{name}", column.type)))
     return and_(*clauses)
-
-
-def _time_bounds(
-    column: ColumnElement[datetime], after: datetime | None, before: datetime | None
-) -> Sequence[ColumnElement[bool]]:
-    bounds = []
-    if after is not None:
-        bounds.append(column > after)
-    if before is not None:
-        bounds.append(column < before)
-    return bounds

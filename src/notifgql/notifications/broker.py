@@ -210,6 +210,9 @@ class RelayBroker(LocalBroker):
     a resync message makes every process refresh all of its subscribers.
     """
 
+    # Seconds to wait for the channel when starting, and to flush the outbox when stopping.
+    timeout = 5.0
+
     def __init__(
         self,
         queue_size: int = DEFAULT_QUEUE_SIZE,
@@ -224,6 +227,9 @@ class RelayBroker(LocalBroker):
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)
         self._dropped = 0
         self._sender: asyncio.Task[None] | None = None
+        # Set while the process is connected to the channel and receiving from it.
+        self.attached = asyncio.Event()
+        self._attachment: asyncio.Task[None] | None = None
 
     async def publish(self, events: Sequence[InboxEvent]) -> None:
         """Queue ``events`` for the channel; delivery happens when they come back from it."""
@@ -251,6 +257,33 @@ class RelayBroker(LocalBroker):
     async def send(self, messages: Sequence[str]) -> None:
         """Put ``messages`` on the channel, in order; raise if it is unavailable."""
         raise NotImplementedError
+
+    async def stay_attached(self) -> None:
+        """Receive from the channel until cancelled, reconnecting when it drops; ``attached``
+        is set while connected, and every (re)connection resyncs the subscribers."""
+        raise NotImplementedError
+
+    async def detach(self) -> None:
+        """Release the channel's client once ``stay_attached`` has stopped."""
+
+    async def start(self) -> None:
+        """Attach to the channel; keeps trying in the background if it is not there yet."""
+        name = f"notifgql-{type(self).__name__}"
+        self._attachment = asyncio.create_task(self.stay_attached(), name=name)
+        self.start_sender()
+        try:
+            await asyncio.wait_for(self.attached.wait(), self.timeout)
+        except TimeoutError:
+            log.warning("%s not attached yet; live delivery starts once it is", name)
+
+    async def stop(self) -> None:
+        """Send what is queued, then detach from the channel."""
+        await self.stop_sender(flush_timeout=self.timeout)
+        if self._attachment is not None:
+            self._attachment.cancel()
+            await asyncio.gather(self._attachment, return_exceptions=True)
+            self._attachment = None
+        await self.detach()
 
     def start_sender(self) -> None:
         """Start draining the outbox; subclasses call this from ``start``."""

@@ -52,34 +52,15 @@ class PostgresBroker(RelayBroker):
         self._conn: Any = None
         # asyncpg allows one operation at a time per connection: NOTIFY and ping take turns.
         self._lock = asyncio.Lock()
-        self._connected = asyncio.Event()
-        self._supervisor: asyncio.Task[None] | None = None
 
     @property
     def backend_pid(self) -> int | None:
         """The server process id of the listening connection, when there is one."""
         return None if self._conn is None else int(self._conn.get_server_pid())
 
-    async def start(self) -> None:
-        """Connect and LISTEN; keeps trying in the background if PostgreSQL is not there yet."""
-        self._supervisor = asyncio.create_task(self._supervise(), name="notifgql-pg-listener")
-        self.start_sender()
-        try:
-            await asyncio.wait_for(self._connected.wait(), self.timeout)
-        except TimeoutError:
-            log.warning("not listening on PostgreSQL yet; live delivery starts once it is")
-
-    async def stop(self) -> None:
-        """Send what is queued, then close the connection."""
-        await self.stop_sender(flush_timeout=self.timeout)
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
-            self._supervisor = None
-
     async def send(self, messages: Sequence[str]) -> None:
         """NOTIFY each message, in order, in one round trip."""
-        await self._connected.wait()
+        await self.attached.wait()
         conn = self._conn
         if conn is None or conn.is_closed():
             raise ConnectionError("the listener connection is closed")
@@ -91,7 +72,7 @@ class PostgresBroker(RelayBroker):
                 timeout=self.timeout,
             )
 
-    async def _supervise(self) -> None:
+    async def stay_attached(self) -> None:
         delay = self.retry_initial
         while True:
             lost = asyncio.Event()
@@ -105,13 +86,13 @@ class PostgresBroker(RelayBroker):
                 continue
             delay = self.retry_initial
             self._conn = conn
-            self._connected.set()
+            self.attached.set()
             self.resync_all()
             log.info("listening on PostgreSQL channel %r", self.channel)
             try:
                 await self._watch(conn, lost)
             finally:
-                self._connected.clear()
+                self.attached.clear()
                 self._conn = None
                 conn.terminate()
             log.warning("lost the PostgreSQL listener connection; reconnecting")

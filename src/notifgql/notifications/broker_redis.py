@@ -46,25 +46,9 @@ class RedisBroker(RelayBroker):
             # A PING on the idle pub/sub connection, so that a dead one is noticed.
             health_check_interval=int(health_interval),
         )
-        self._subscribed = asyncio.Event()
-        self._listener: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Subscribe; keeps trying in the background if Redis is not there yet."""
-        self._listener = asyncio.create_task(self._listen_forever(), name="notifgql-redis")
-        self.start_sender()
-        try:
-            await asyncio.wait_for(self._subscribed.wait(), self.timeout)
-        except TimeoutError:
-            log.warning("not subscribed to Redis yet; live delivery starts once it is")
-
-    async def stop(self) -> None:
-        """Send what is queued, then disconnect."""
-        await self.stop_sender(flush_timeout=self.timeout)
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-            self._listener = None
+    async def detach(self) -> None:
+        """Close the Redis client."""
         await self.client.aclose()
 
     async def send(self, messages: Sequence[str]) -> None:
@@ -74,7 +58,7 @@ class RedisBroker(RelayBroker):
                 pipe.publish(self.channel, message)
             await pipe.execute()
 
-    async def _listen_forever(self) -> None:
+    async def stay_attached(self) -> None:
         delay = self.retry_initial
         while True:
             pubsub = self.client.pubsub()
@@ -86,13 +70,13 @@ class RedisBroker(RelayBroker):
                         continue
                     if message["type"] == "subscribe":
                         delay = self.retry_initial
-                        self._subscribed.set()
+                        self.attached.set()
                         self.resync_all()
                         log.info("subscribed to Redis channel %r", self.channel)
                     elif message["type"] == "message":
                         self.receive(message["data"])
             except (RedisError, OSError) as error:
-                self._subscribed.clear()
+                self.attached.clear()
                 log.warning("Redis subscription failed (%s); retrying in %.2fs", error, delay)
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

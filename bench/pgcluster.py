@@ -1,4 +1,4 @@
-"""A PostgreSQL cluster the benchmark starts itself (mirrors tests/servers.py).
+"""A PostgreSQL cluster the benchmark starts itself (built on tests/servers.py's helpers).
 
 The cluster lives in ``bench/.work/pg`` when the ``postgres`` account can reach that folder,
 so that the generated dataset survives between runs; otherwise in a temp dir, rebuilt each
@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+from tests.servers import as_postgres, free_port, pg_tool
 
 # Benchmark settings: durability off (as in the test suite; see bench/README.md), memory
 # for the whole dataset, pg_stat_statements to check which SQL each server sends.
@@ -39,33 +38,11 @@ SERVER_SETTINGS = {
 }
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_tool(name: str) -> str | None:
-    """The path of a PostgreSQL server program, newest version first."""
-    for directory in PG_BIN_DIRS:
-        if (directory / name).exists():
-            return str(directory / name)
-    return shutil.which(name)
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root; the Debian packages provide a postgres user.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
 def _postgres_can_use(folder: Path) -> bool:
     if os.geteuid() != 0:
         return True
     probe = subprocess.run(
-        _as_postgres(["test", "-x", str(folder), "-a", "-w", str(folder)]), check=False
+        as_postgres(["test", "-x", str(folder), "-a", "-w", str(folder)]), check=False
     )
     return probe.returncode == 0
 
@@ -100,19 +77,19 @@ class Cluster:
             shutil.rmtree(self.data, ignore_errors=True)
             command = [self._initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres"]
             command += ["--no-sync", "-E", "UTF8", "--locale=C"]
-            subprocess.run(_as_postgres(command), check=True, capture_output=True)
+            subprocess.run(as_postgres(command), check=True, capture_output=True)
         self.stop("immediate")  # a server left behind by an interrupted run
         options = f"-p {self.port} -k {self.dir} " + " ".join(
             f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()
         )
         command = [self._pg_ctl, "-D", str(self.data), "-o", options]
         command += ["-l", str(self.dir / "log"), "-w", "-t", "120", "start"]
-        subprocess.run(_as_postgres(command), check=True, capture_output=True)
+        subprocess.run(as_postgres(command), check=True, capture_output=True)
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server, if it runs."""
         command = [self._pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"]
-        subprocess.run(_as_postgres(command), check=False, capture_output=True)
+        subprocess.run(as_postgres(command), check=False, capture_output=True)
 
     def remove(self) -> None:
         """Stop the server; delete its files unless they are kept for the next run."""

@@ -27,7 +27,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from tests.servers import free_port
 
 from notifgql.auth import issue_token
 
@@ -76,12 +76,6 @@ class Tally:
     def _check(self) -> None:
         if self.expected and len(self.arrivals) >= self.expected:
             self.done.set()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def memory_kib(pid: int) -> dict[str, int]:

@@ -23,14 +23,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pg_tool(name: str) -> str | None:
+def pg_tool(name: str) -> str | None:
+    """The path of a PostgreSQL server program, newest version first."""
     for directory in PG_BIN_DIRS:
         if (directory / name).exists():
             return str(directory / name)
     return shutil.which(name)
 
 
-def _as_postgres(command: list[str]) -> list[str]:
+def as_postgres(command: list[str]) -> list[str]:
+    """``command`` run as the postgres OS user when we are root."""
     # initdb refuses to run as root; the Debian packages provide a postgres user.
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *command]
@@ -41,8 +43,8 @@ class PostgresCluster:
     """A PostgreSQL cluster in a temp dir, trust auth, on its own loopback port."""
 
     def __init__(self) -> None:
-        initdb = _pg_tool("initdb")
-        pg_ctl = _pg_tool("pg_ctl")
+        initdb = pg_tool("initdb")
+        pg_ctl = pg_tool("pg_ctl")
         if initdb is None or pg_ctl is None:
             raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
         self._initdb, self._pg_ctl = initdb, pg_ctl
@@ -56,7 +58,7 @@ class PostgresCluster:
     def init(self) -> None:
         """Create the cluster's files."""
         subprocess.run(
-            _as_postgres(
+            as_postgres(
                 [
                     self._initdb,
                     "-D",
@@ -81,7 +83,7 @@ class PostgresCluster:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         subprocess.run(
-            _as_postgres(
+            as_postgres(
                 [
                     self._pg_ctl,
                     "-D",
@@ -103,7 +105,7 @@ class PostgresCluster:
     def stop(self, mode: str = "fast") -> None:
         """Stop the server."""
         subprocess.run(
-            _as_postgres([self._pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"]),
+            as_postgres([self._pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"]),
             check=False,
             capture_output=True,
         )

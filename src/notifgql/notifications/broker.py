@@ -210,18 +210,23 @@ class RelayBroker(LocalBroker):
     a resync message makes every process refresh all of its subscribers.
     """
 
-    # Seconds to wait for the channel when starting, and to flush the outbox when stopping.
-    timeout = 5.0
-
     def __init__(
         self,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         *,
+        channel: str = "notifgql",
+        timeout: float = 5.0,
+        health_interval: float = 30.0,
         outbox_size: int = DEFAULT_OUTBOX_SIZE,
         retry_initial: float = 0.05,
         retry_max: float = 5.0,
     ) -> None:
         super().__init__(queue_size)
+        self.channel = channel
+        # Seconds to wait for the channel when starting, and to flush the outbox when stopping.
+        self.timeout = timeout
+        # Seconds between checks that an idle channel connection is still alive.
+        self.health_interval = health_interval
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)

@@ -44,10 +44,9 @@ class PostgresBroker(RelayBroker):
         timeout: float = 5.0,
         health_interval: float = 30.0,
     ) -> None:
-        super().__init__(queue_size)
-        self.channel = channel
-        self.timeout = timeout
-        self.health_interval = health_interval
+        super().__init__(
+            queue_size, channel=channel, timeout=timeout, health_interval=health_interval
+        )
         self._dsn = dsn
         self._conn: Any = None
         # asyncpg allows one operation at a time per connection: NOTIFY and ping take turns.

@@ -35,10 +35,9 @@ class RedisBroker(RelayBroker):
         timeout: float = 5.0,
         health_interval: float = 30.0,
     ) -> None:
-        super().__init__(queue_size)
-        self.channel = channel
-        self.timeout = timeout
-        self.health_interval = health_interval
+        super().__init__(
+            queue_size, channel=channel, timeout=timeout, health_interval=health_interval
+        )
         self.client: Redis = Redis.from_url(
             url,
             socket_connect_timeout=timeout,

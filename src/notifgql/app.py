@@ -39,8 +39,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
+    schema = build_schema(settings)
+    app[appkeys.DOCUMENTS] = schema.documents
     view = NotifGqlView(
-        schema=build_schema(settings),
+        schema=schema,
         jwt_secret=settings.jwt_secret,
         graphql_ide="graphiql" if settings.graphiql else None,
     )

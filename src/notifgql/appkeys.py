@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from notifgql.db.engine import Database
+from notifgql.graphql.documents import Documents
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics
@@ -15,3 +16,4 @@ DATABASE = web.AppKey("database", Database)
 BROKER = web.AppKey("broker", LocalBroker)
 CURSORS = web.AppKey("cursors", CursorCodec)
 METRICS = web.AppKey("metrics", Metrics)
+DOCUMENTS = web.AppKey("documents", Documents)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_fields: int = Field(default=2_000, ge=1)
     max_tokens: int = Field(default=5_000, ge=10)
+    # Comments and whitespace are no tokens: the text's size is bounded on its own.
+    max_query_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Estimated memory that parsed documents of authenticated callers may hold.
+    document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     max_batch: int = Field(default=0, ge=0, le=100)
     # Run the hot inbox queries from compiled plans instead of field by field.
     compiled_queries: bool = True

@@ -105,11 +105,11 @@ async def test_same_response_both_ways(
     assert await compiled.json() == await regular.json()
 
 
-def test_hot_queries_compile() -> None:
+async def test_hot_queries_compile() -> None:
     schema = build_schema(Settings())
     assert schema.plans is not None
     for query, _ in CORPUS[:9]:
-        assert isinstance(schema.plans.get(query, None), Plan), query
+        assert isinstance(await schema.plans.get(query, None), Plan), query
 
 
 @pytest.mark.parametrize(
@@ -122,10 +122,10 @@ def test_hot_queries_compile() -> None:
         "{ __schema { types { name } } }",
     ],
 )
-def test_others_do_not(query: str) -> None:
+async def test_others_do_not(query: str) -> None:
     schema = build_schema(Settings())
     assert schema.plans is not None
-    assert schema.plans.get(query, None) is None
+    assert await schema.plans.get(query, None) is None
 
 
 async def test_hot_query_never_reaches_the_executor(

@@ -76,9 +76,20 @@ class TestOverHttp:
         assert "more than 30 aliases" in body["errors"][0]["message"]
 
     async def test_token_limit(self, api: Api) -> None:
-        body = await api.gql("{ " + "__typename " * 6_000 + "}")
+        body = await api.gql("{ " + "a " * 6_000 + "}")  # 12 KB: under the byte limit
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         assert "token" in body["errors"][0]["message"].lower()
+
+    async def test_byte_limit_counts_comments(self, api: Api) -> None:
+        # Comments are no tokens: a megabyte of them passed the token limit and stalled
+        # the lexer. The text's size is limited on its own.
+        under = "# " + "x" * (64 * 1024 - 100) + "\n{ __typename }"
+        assert (await api.gql(under))["data"] == {"__typename": "Query"}
+        over = "# " + "x" * (64 * 1024) + "\n{ __typename }"
+        body = await api.gql(over)
+        assert "data" not in body
+        assert body["errors"][0]["message"] == "The query is larger than 65536 bytes"
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 class TestGraphiQLIntrospection:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -39,7 +38,6 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     is_non_null_type,
-    parse,
     specified_rules,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -49,8 +47,8 @@ from notifgql.auth import Viewer
 from notifgql.db.models import notifications
 from notifgql.errors import ServiceUnavailable
 from notifgql.graphql.context import Context
+from notifgql.graphql.documents import Documents
 from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
-from notifgql.graphql.limits import DocumentChecker
 from notifgql.ids import parse_id
 from notifgql.notifications import pagination, queries
 from notifgql.notifications.pagination import CursorCodec
@@ -404,29 +402,30 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
 
 
 class Plans:
-    """Plans per (query text, operation name), built with the schema's own checks."""
+    """Plans per (query text, operation name), kept with the checked document they use."""
 
-    def __init__(
-        self, schema: GraphQLSchema, checker: DocumentChecker, *, max_tokens: int, size: int = 512
-    ) -> None:
+    def __init__(self, schema: GraphQLSchema, documents: Documents) -> None:
         self._schema = schema
-        self._checker = checker
-        self._max_tokens = max_tokens
-        self.get = lru_cache(maxsize=size)(self._build)
+        self._documents = documents
 
-    def _build(self, query: str, operation_name: str | None) -> Plan | None:
-        try:
-            document = parse(query, max_tokens=self._max_tokens)
-        except GraphQLError:
-            return None
-        if self._checker.check_limits(document):
-            return None
-        if self._checker.validate(self._schema, document, tuple(specified_rules)):
-            return None
-        try:
-            return compile_plan(self._schema, document, operation_name)
-        except (NotCompilable, KeyError):
-            return None
+    async def get(self, query: str, operation_name: str | None) -> Plan | None:
+        """The plan for an authenticated caller's query, or None for the executor."""
+        checked = await self._documents.check(query, _RULES, remember=True)
+        if operation_name in checked.plans:
+            plan: Plan | None = checked.plans[operation_name]
+            return plan
+        plan = None
+        if checked.document is not None and not checked.errors(self._schema, _RULES):
+            try:
+                plan = compile_plan(self._schema, checked.document, operation_name)
+            except (NotCompilable, KeyError):
+                plan = None
+        checked.plans[operation_name] = plan
+        return plan
+
+
+# Plans never cover introspection, so the specified rules are the whole validation they need.
+_RULES = tuple(specified_rules)
 
 
 async def run_plan(

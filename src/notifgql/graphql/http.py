@@ -174,7 +174,15 @@ async def _execute(
     if operation_name is not None:
         request[requestkeys.GRAPHQL_OPERATION] = operation_name
     plans = getattr(schema, "plans", None)
-    if plans is not None and (plan := plans.get(query, operation_name)) is not None:
+    # Only a user's request may run a plan or fill the plan cache: nothing an anonymous
+    # caller sends is remembered.
+    viewer = context.viewer_or_none
+    if (
+        plans is not None
+        and viewer is not None
+        and viewer.role == "user"
+        and (plan := await plans.get(query, operation_name)) is not None
+    ):
         fast = await run_plan(plan, context, variables)
         if fast is not None:
             if "errors" in fast:  # the database was unavailable

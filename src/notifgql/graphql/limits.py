@@ -17,25 +17,18 @@ Figures:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
 )
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 
 INTROSPECTION_DEPTH = 20
 
@@ -132,69 +125,3 @@ def violations(document: DocumentNode, limits: Limits) -> Iterator[str]:
             yield f"{name} uses more than {limits.max_aliases} aliases"
         if size.fields > limits.max_fields:
             yield f"{name} selects more than {limits.max_fields} fields once fragments are expanded"
-
-
-class DocumentChecker:
-    """Limits first, then graphql-core's validation, both cached per document.
-
-    It replaces Strawberry's ValidationCache, which would run the whole validation (whose
-    overlapping-fields rule is the slow part on a fragment bomb) before any limit could
-    refuse the document. One checker lives as long as the schema; extensions are per
-    operation.
-    """
-
-    def __init__(self, limits: Limits, cache_size: int = 512) -> None:
-        self.limits = limits
-        self.check_limits = lru_cache(maxsize=cache_size)(self._check_limits)
-        self.validate = lru_cache(maxsize=cache_size)(validate_document)
-
-    def _check_limits(self, document: DocumentNode) -> tuple[str, ...]:
-        return tuple(violations(document, self.limits))
-
-
-class CheckedDocuments(SchemaExtension):
-    """Runs the checker in place of Strawberry's validation step."""
-
-    def __init__(self, checker: DocumentChecker) -> None:
-        self.checker = checker
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None:
-            problems = self.checker.check_limits(document)
-            if problems:
-                context.pre_execution_errors = [
-                    GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"})
-                    for problem in problems
-                ]
-            else:
-                # Setting the result here makes Strawberry skip its own, uncached validation.
-                context.pre_execution_errors = self.checker.validate(
-                    context.schema._schema, document, context.validation_rules
-                )
-        yield
-
-
-class CachedParser(SchemaExtension):
-    """Parses each distinct query text once (bounded by Strawberry's token limit).
-
-    Unlike Strawberry's ParserCache, a document that fails to parse is left to Strawberry's
-    own parse step, which reports the syntax error as a normal GraphQL error; raised here,
-    it would escape the operation and skip the error-code extension.
-    """
-
-    def __init__(self, cache_size: int = 512) -> None:
-        self._parse = _parse_cache(cache_size)
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.query is not None:
-            with contextlib.suppress(GraphQLError):
-                context.graphql_document = self._parse(context.query, **context.parse_options)
-        yield
-
-
-@cache
-def _parse_cache(cache_size: int) -> Any:
-    return lru_cache(maxsize=cache_size)(parse)

@@ -16,15 +16,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from notifgql.graphql.compiled import Plans
+from notifgql.graphql.documents import CheckedDocuments, Documents
 from notifgql.graphql.errors import ErrorCodes
-from notifgql.graphql.limits import CachedParser, CheckedDocuments, DocumentChecker, Limits
+from notifgql.graphql.limits import Limits
 from notifgql.graphql.mutations import Mutation
 from notifgql.graphql.queries import Query
 from notifgql.graphql.subscriptions import Subscription
 from notifgql.settings import Settings
-
-# Distinct documents kept parsed and validated; clients send a handful, attackers many.
-DOCUMENT_CACHE_SIZE = 512
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -35,11 +33,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_aliases=settings.max_aliases,
         max_fields=settings.max_fields,
     )
-    checker = DocumentChecker(limits, DOCUMENT_CACHE_SIZE)
     extensions: list[Callable[[], SchemaExtension]] = [
+        # Bounds Strawberry's own parse, which reports syntax errors.
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: CachedParser(DOCUMENT_CACHE_SIZE),
-        lambda: CheckedDocuments(checker),
+        # The schema is built below; the extension is made per operation, after that.
+        lambda: CheckedDocuments(schema.documents),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
@@ -52,16 +50,25 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Without introspection, "Did you mean …?" would hand out the schema field by field.
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
     )
+    schema.documents = Documents(
+        schema._schema,
+        limits,
+        max_tokens=settings.max_tokens,
+        max_bytes=settings.max_query_bytes,
+        cache_bytes=settings.document_cache_bytes,
+    )
     if settings.compiled_queries:
-        schema.plans = Plans(schema._schema, checker, max_tokens=settings.max_tokens)
+        schema.plans = Plans(schema._schema, schema.documents)
     return schema
 
 
 class Schema(strawberry.Schema):
     """Strawberry's schema, minus its logging of every error with the whole document:
     ErrorCodes logs what is unexpected, with the request id, and nothing else is news.
-    It also carries the compiled plans of the hot queries, when they are switched on."""
+    It also carries the checked documents and the compiled plans of the hot queries, when
+    they are switched on."""
 
+    documents: Documents
     plans: Plans | None = None
 
     def process_errors(

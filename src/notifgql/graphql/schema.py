@@ -25,7 +25,7 @@ from notifgql.graphql.subscriptions import Subscription
 from notifgql.settings import Settings
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
     """The schema every door of this process serves, with the settings' limits."""
     settings = settings or Settings()
     limits = Limits(

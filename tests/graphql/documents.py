@@ -31,7 +31,7 @@ query($filter: NotificationFilter, $first: Int, $after: String, $last: Int, $bef
 """
 
 PAGE = """
-query($filter: NotificationFilter, $page: Int!, $pageSize: Int!) {
+query($filter: NotificationFilter, $page: Int, $pageSize: Int) {
   notificationsPage(filter: $filter, page: $page, pageSize: $pageSize) {
     nodes { id }
     currentPage pageSize totalCount totalPages maxPageSize

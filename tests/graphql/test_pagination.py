@@ -258,6 +258,18 @@ class TestNotificationsPage:
         assert (page["currentPage"], page["pageSize"]) == (1, 30)
         assert (page["totalCount"], page["totalPages"]) == (31, 2)
 
+    async def test_explicit_null_means_the_default(self, api: Api) -> None:
+        added = [await api.add(ALICE) for _ in range(31)]
+        fields = "nodes { id } currentPage pageSize totalPages"
+        inline = f"{{ notificationsPage(page: null, pageSize: null) {{ {fields} }} }}"
+        by_variables = await api.data(PAGE, {"page": None, "pageSize": None})
+        for data in (await api.data(inline), by_variables):
+            page = data["notificationsPage"]
+            assert ids(page) == added[::-1][:30]
+            assert (page["currentPage"], page["pageSize"], page["totalPages"]) == (1, 30, 2)
+        second = await api.data(PAGE, {"page": 2, "pageSize": None})
+        assert ids(second["notificationsPage"]) == added[::-1][30:]
+
     async def test_empty_inbox_has_no_pages(self, api: Api) -> None:
         await api.add(BOB)
         page = (await api.data(PAGE, {"page": 1, "pageSize": 10}))["notificationsPage"]

@@ -344,7 +344,7 @@ class _Compiler:
 
         async def run(runtime: Runtime, args: dict[str, Any]) -> Json:
             spec = _filter(args)
-            page, size = args["page"], args["pageSize"]
+            page, size = pagination.page_arguments(args.get("page"), args.get("pageSize"))
             offset, limit = pagination.page_bounds(page, size)
             rows = await queries.list_page(runtime.conn, runtime.viewer, spec, offset, limit)
             total = await queries.count(runtime.conn, runtime.viewer, spec) if wants_total else 0

@@ -68,16 +68,17 @@ class Query:
             total=lazy_total(viewer, spec),
         )
 
-    @strawberry.field(description="Page-numbered listing; pageSize must be 1..200.")
+    @strawberry.field(description="Page numbers; pageSize 1..200; null means the default.")
     async def notifications_page(
         self,
         info: Info,
         filter: NotificationFilter | None = None,
-        page: int = 1,
-        page_size: int = DEFAULT_PAGE_SIZE,
+        page: int | None = 1,
+        page_size: int | None = DEFAULT_PAGE_SIZE,
     ) -> NotificationPage:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
+        page, page_size = pagination.page_arguments(page, page_size)
         offset, limit = pagination.page_bounds(page, page_size)
         async with info.context.database.read() as conn:
             rows = await queries.list_page(conn, viewer, spec, offset, limit)

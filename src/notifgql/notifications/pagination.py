@@ -106,6 +106,11 @@ def window(
     return Window(limit=limit, backward=False, position=position)
 
 
+def page_arguments(page: int | None, page_size: int | None) -> tuple[int, int]:
+    """Page-number arguments with their defaults in place of an explicit null."""
+    return (1 if page is None else page, DEFAULT_PAGE_SIZE if page_size is None else page_size)
+
+
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     """Validate page-number arguments; returns (offset, limit)."""
     _check_size(page_size, "pageSize")

@@ -1,9 +1,8 @@
-"""The ``notifications`` table: the union of both seed APIs' fields."""
+"""The ``notifications`` table: the union of both REST dialects' fields and GraphQL's."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -14,9 +13,8 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects import postgresql
 
-from notifgql.db.types import UTCDateTime
+from notifgql.db.types import JSONText, UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -30,7 +28,6 @@ metadata = MetaData(
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-JSONValue = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 notifications = Table(
     "notifications",
@@ -61,7 +58,7 @@ notifications = Table(
     Column("made_by_automation", Boolean, nullable=False, server_default=text("false")),
     Column("new_activities_count", Integer, nullable=False, server_default=text("0")),
     Column("first_unread_activity_id", BigInteger),
-    Column("changeset", JSONValue, nullable=False),
+    Column("changeset", JSONText, nullable=False),
     Column("read_at", UTCDateTime),
     Column("seen_at", UTCDateTime),
     Column("dismissed_at", UTCDateTime),

@@ -1,4 +1,4 @@
-"""The CRM dialect at ``/notifications`` (seed 004), over the domain layer."""
+"""The CRM dialect at ``/notifications``, over the domain layer."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def parse_operations(body: Any) -> tuple[bool, list[int]]:
 
 
 def item(row: Record) -> dict[str, Any]:
-    """A notification as the seed's CRM JSON."""
+    """A notification as the CRM dialect renders it."""
     return {
         "id": row.id,
         "title": row.title,

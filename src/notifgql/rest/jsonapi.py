@@ -1,8 +1,8 @@
-"""The JSON:API dialect at ``/api/v2/notifications`` (seed 000), over the domain layer.
+"""The JSON:API dialect at ``/api/v2/notifications``, over the domain layer.
 
-Documents reproduce the seed byte for byte in shape: attribute names and order, string ids,
+Documents keep the older API's exact shape: attribute names and order, string ids,
 the ``organization`` / ``actor`` / ``owner`` relationships, ``links`` whose query strings are
-sorted and percent-encoded as the seed's Rails server wrote them, and its ``meta`` block,
+sorted and percent-encoded as its Rails server wrote them, and its ``meta`` block,
 including ``total_pages: 0`` and a last link to page 0 when nothing matches.
 """
 
@@ -165,7 +165,7 @@ def parse_filter(request: web.Request) -> NotificationFilter:
 
 
 def resource(row: Record, tz: ZoneInfo) -> dict[str, Any]:
-    """A notification as the seed's JSON:API resource object."""
+    """A notification as a JSON:API resource object."""
     return {
         "id": str(row.id),
         "type": "notifications",

@@ -1,0 +1,62 @@
+"""A notification's changeset: any JSON a publisher sends, kept exactly and always renderable.
+
+It is stored as JSON text, not as PostgreSQL ``jsonb``: ``jsonb`` reorders object keys and
+turns ``-0.0`` into ``0``, so the two databases would answer different bytes for what one
+publisher sent. Whatever is accepted here must render in every response that carries it,
+so the checks run before anything is written: a value that cannot be shown is refused, not
+stored and then answered with a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+
+from notifgql.errors import BadUserInput
+
+MAX_BYTES = 64 * 1024
+# Responses wrap a changeset a few levels deep (data, list, node, attributes) and JSON
+# encoders stop at a fixed depth (orjson: 254), so the input's own depth is bounded far below.
+MAX_DEPTH = 64
+
+
+def encode(value: Any, *, parameter: str = "changeset") -> str:
+    """The JSON text to store for ``value``; BadUserInput when it is not storable JSON."""
+    _check_structure(value, parameter)
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:
+        # Lone surrogates, integers beyond 64 bits, non-string keys.
+        raise BadUserInput(f"{parameter} must be JSON", parameter=parameter) from None
+    if len(encoded) > MAX_BYTES:
+        raise BadUserInput(f"{parameter} is larger than 64 KiB", parameter=parameter)
+    return encoded.decode()
+
+
+def decode(text: str) -> Any:
+    """The value stored as ``text``."""
+    return orjson.loads(text)
+
+
+def _check_structure(value: Any, parameter: str) -> None:
+    """Depth and number checks, iteratively: the input may be nested a thousand deep."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise BadUserInput(
+                    f"{parameter} is nested more than {MAX_DEPTH} levels deep",
+                    parameter=parameter,
+                )
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and not math.isfinite(item):
+            # JSON has no infinities or NaN; encoders would silently write null.
+            raise BadUserInput(
+                f"{parameter} holds a number outside JSON's range", parameter=parameter
+            )
+        elif item is not None and not isinstance(item, str | int | float | bool):
+            raise BadUserInput(f"{parameter} must be JSON", parameter=parameter)

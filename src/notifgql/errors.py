@@ -51,3 +51,13 @@ class BadUserInput(NotifGqlError):
 class ServiceUnavailable(NotifGqlError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
+
+
+# Seconds a client is told to wait (Retry-After) before trying again after a 503: outages
+# this process recovers from by itself (a restarting database, a lost connection) take
+# about this long to notice and heal.
+RETRY_AFTER_SECONDS = 2
+
+
+class ClientGone(Exception):
+    """The client closed its connection before its request's body arrived: nobody to answer."""

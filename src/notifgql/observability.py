@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -21,8 +22,10 @@ from prometheus_client import (
 )
 
 from notifgql import requestkeys
+from notifgql.errors import ClientGone
 
 REQUEST_ID_HEADER = "X-Request-ID"
+CLIENT_CLOSED_REQUEST = 499
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _VALID_OPERATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # Operation names come from clients; past this many distinct ones they are counted as "other"
@@ -164,6 +167,16 @@ def request_middleware(metrics: Metrics) -> Any:
         except web.HTTPException as error:
             status = error.status
             error.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        except ClientGone:
+            # The client hung up mid-body: its mistake (or its network's), not a server error,
+            # and no traceback to log. 499 is the status proxies use for it.
+            status = CLIENT_CLOSED_REQUEST
+            return web.Response(status=status)
+        except asyncio.CancelledError:
+            if request.transport is None:
+                # aiohttp cancels the handler of a connection that was lost: the same case.
+                status = CLIENT_CLOSED_REQUEST
             raise
         finally:
             elapsed = time.perf_counter() - started

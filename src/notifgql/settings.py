@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     # CORS: comma-separated origins allowed to call from a browser ("*" for any).
     cors_origins: str = ""
     cors_allow_credentials: bool = False
+    # Where clients reach this server (scheme, host, optional path prefix): the base of the
+    # links REST answers carry. Unset: the request's own Host, when it is a plain host name.
+    public_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -76,6 +80,18 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parsed.query or parsed.fragment:
+            raise ValueError("must have no query or fragment")
+        return value.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -27,6 +27,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from notifgql import requestkeys
+from notifgql.bodies import read_body
+from notifgql.errors import RETRY_AFTER_SECONDS, BadUserInput, ServiceUnavailable
 from notifgql.graphql.compiled import run_plan
 from notifgql.graphql.context import Context
 
@@ -115,11 +117,13 @@ async def _from_body(request: web.Request) -> Any:
     if media != JSON and not media.endswith("+json"):
         raise RequestError("POST bodies must be application/json", status=415)
     try:
-        body = await request.read()
+        body = await read_body(request)
     except web.HTTPRequestEntityTooLarge as error:
         raise RequestError(
             f"The body is larger than {request.client_max_size} bytes", status=error.status
         ) from None
+    except BadUserInput as error:
+        raise RequestError(error.message) from None
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -232,4 +236,17 @@ def _error_response(error: RequestError, media: str) -> web.Response:
 
 
 def _respond(body: Any, status: int, media: str) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=media, charset="utf-8")
+    response = web.Response(
+        body=orjson.dumps(body), status=status, content_type=media, charset="utf-8"
+    )
+    if any(_unavailable(item) for item in (body if isinstance(body, list) else [body])):
+        # GraphQL reports the outage in the body; the header tells any client when to retry.
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _unavailable(body: dict[str, Any]) -> bool:
+    return any(
+        (error.get("extensions") or {}).get("code") == ServiceUnavailable.code
+        for error in body.get("errors") or ()
+    )

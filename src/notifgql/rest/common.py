@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -12,7 +12,14 @@ from aiohttp.typedefs import Middleware
 
 from notifgql import appkeys
 from notifgql.auth import Viewer, decode_token, viewer_from_header
-from notifgql.errors import BadUserInput, NotifGqlError, Unauthenticated
+from notifgql.errors import (
+    RETRY_AFTER_SECONDS,
+    BadUserInput,
+    ClientGone,
+    NotifGqlError,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 
 log = logging.getLogger("notifgql.rest")
 
@@ -82,17 +89,36 @@ def parse_instant(value: str, parameter: str, tz: ZoneInfo) -> datetime:
         ) from None
     if len(text) == 10:
         return start_of_day(parsed.date(), tz)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return within_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=tz))
 
 
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:
-    """The first instant of ``day`` in ``tz``."""
-    return datetime.combine(day, time.min, tzinfo=tz)
+    """The first instant of ``day`` in ``tz``, within the range of representable times."""
+    return within_range(datetime.combine(day, time.min, tzinfo=tz))
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The last representable instant of ``day`` in ``tz`` (filters' bounds are exclusive)."""
-    return start_of_day(day + timedelta(days=1), tz) - timedelta(microseconds=1)
+    if day == date.max:
+        return within_range(datetime.combine(day, time.max, tzinfo=tz))
+    return within_range(start_of_day(day + timedelta(days=1), tz) - timedelta(microseconds=1))
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def within_range(value: datetime) -> datetime:
+    """``value`` in UTC, or the first or last representable instant where it lies beyond.
+
+    Day 1 of year 1 in a zone east of UTC begins before the first instant Python can
+    represent in UTC, and 9999-12-31 west of UTC ends after the last: as filter bounds,
+    the nearest representable instant selects exactly the same notifications.
+    """
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if value.year == 1 else _LATEST
 
 
 def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middleware:
@@ -110,11 +136,23 @@ def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middlewa
             response.headers["WWW-Authenticate"] = 'Bearer realm="notifgql"'
             return response
         except NotifGqlError as error:
-            return render(error.status, error.code, error.message, error.parameter)
+            response = render(error.status, error.code, error.message, error.parameter)
+            if error.status == ServiceUnavailable.status:
+                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         except web.HTTPException as error:
             if error.status < 400:
                 raise
-            return render(error.status, error.reason.upper().replace(" ", "_"), error.reason, None)
+            response = render(
+                error.status, error.reason.upper().replace(" ", "_"), error.reason, None
+            )
+            # A 405's Allow (RFC 9110 §15.5.6) and any other header the error carries.
+            for name in ("Allow", "Retry-After"):
+                if name in error.headers:
+                    response.headers[name] = error.headers[name]
+            return response
+        except ClientGone:
+            raise  # nobody to render an error for; the request middleware records it
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.path)
             return render(500, "INTERNAL_SERVER_ERROR", "Internal server error", None)

@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from notifgql import appkeys
+from notifgql.bodies import read_body
 from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
 from notifgql.notifications import commands, pagination, queries
@@ -79,7 +80,7 @@ async def patch_notifications(request: web.Request) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> Any:
-    raw = await request.read()
+    raw = await read_body(request)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -139,7 +140,10 @@ def item(row: Record) -> dict[str, Any]:
 
 def w3c(value: datetime | None) -> str | None:
     """W3C UTC at second precision: ``2014-07-20T22:55:29Z``."""
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is None:
+        return None
+    # Not strftime: its %Y writes year 1 as "1", not "0001", on glibc.
+    return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def render_error(status: int, code: str, message: str, parameter: str | None) -> web.Response:

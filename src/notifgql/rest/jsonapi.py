@@ -8,6 +8,7 @@ including ``total_pages: 0`` and a last link to page 0 when nothing matches.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -203,7 +204,10 @@ def timestamp(value: datetime | None, tz: ZoneInfo) -> str | None:
     """Milliseconds and the zone's offset, as Rails renders a time: ``…05:08:24.488+01:00``."""
     if value is None:
         return None
-    local = value.astimezone(tz)
+    try:
+        local = value.astimezone(tz)
+    except OverflowError:
+        local = value.astimezone(UTC)  # year 1 or 9999 beyond the zone's reach: show it in UTC
     text = local.isoformat(timespec="milliseconds")
     return text[:-6] + "Z" if local.utcoffset() == UTC.utcoffset(None) else text
 
@@ -211,7 +215,7 @@ def timestamp(value: datetime | None, tz: ZoneInfo) -> str | None:
 def links(request: web.Request, number: int, size: int, pages: int) -> dict[str, str]:
     """first / last (and prev / next where they exist) for this request."""
     kept = [(key, value) for key, value in request.query.items() if not key.startswith("page[")]
-    base = f"{request.scheme}://{request.host}{request.path}"
+    base = public_base(request) + request.path
 
     def to(page: int) -> str:
         pairs = sorted([*kept, ("page[number]", str(page)), ("page[size]", str(size))])
@@ -223,6 +227,29 @@ def links(request: web.Request, number: int, size: int, pages: int) -> dict[str,
     if number < pages:
         result["next"] = to(number + 1)
     return result
+
+
+# A Host header worth echoing: a DNS name or IP literal and an optional port, nothing else.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"  # name or [IPv6]
+    r"(?::\d{1,5})?"  # port
+)
+
+
+def public_base(request: web.Request) -> str:
+    """Scheme and authority that links start with.
+
+    NOTIFGQL_PUBLIC_URL when it is set: behind a proxy the request's Host is whatever the
+    proxy or the client says. Otherwise the request's own Host if it is a plain host name,
+    and no authority at all (links relative to the server) if it is anything else.
+    """
+    configured = request.app[appkeys.SETTINGS].public_url
+    if configured:
+        return configured
+    host = request.headers.get("Host", "")
+    if _HOST.fullmatch(host):
+        return f"{request.scheme}://{host}"
+    return ""
 
 
 def respond(document: dict[str, Any], status: int = 200) -> web.Response:

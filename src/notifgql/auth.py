@@ -62,6 +62,10 @@ def decode_token(secret: str, token: str) -> Viewer:
     A client sends the same token with every request, so verified tokens are remembered
     (failures are not); only the expiry has to be checked again.
     """
+    if not token.isascii():
+        # A JWT is base64url and dots; anything else (even undecodable header bytes) is
+        # simply not a token, and must not reach the decoder as text it cannot encode.
+        raise Unauthenticated("The token is invalid")
     viewer = _verified(secret, token)
     if viewer.expires_at is not None and viewer.expires_at <= time.time():
         raise Unauthenticated("The token has expired")

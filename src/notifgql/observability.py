@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
+import traceback
 import uuid
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from prometheus_client import (
     CollectorRegistry,
@@ -20,6 +24,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from sqlalchemy.exc import DBAPIError
 
 from notifgql import requestkeys
 from notifgql.errors import ClientGone
@@ -53,9 +58,43 @@ class JsonFormatter(logging.Formatter):
             for key, value in vars(record).items()
             if key not in self._standard and value is not None
         }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry |= error_summary(record.exc_info[1])
         return orjson.dumps(entry, default=str).decode()
+
+
+def error_summary(error: BaseException) -> dict[str, str]:
+    """What an operator needs of an exception, on one line: its type, the first line of its
+    message and where it was raised (the innermost notifgql frame, else the innermost).
+
+    Never a whole traceback: log lines must stay one line each, and tracebacks carry local
+    detail (SQL with its parameters, header values) that has no business in a log.
+    """
+    shown: BaseException = error
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        shown = error.orig  # SQLAlchemy's own message appends the SQL and its parameters
+    message = (str(shown).strip().splitlines() or [""])[0][:300]
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}notifgql{os.sep}" in frame.filename]
+    summary = {"error": f"{type(shown).__name__}: {message}" if message else type(shown).__name__}
+    if frames:
+        frame = (ours or frames)[-1]
+        where = Path(frame.filename)
+        summary["where"] = f"{'/'.join(where.parts[-2:])}:{frame.lineno} in {frame.name}"
+    return summary
+
+
+class QuietProtocolErrors(logging.Filter):
+    """Malformed HTTP from a client (a bad chunk size, a body that does not decompress) is
+    answered 400 by aiohttp, which also logs it at ERROR with a traceback: keep one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "malformed request: %s", (error.message.splitlines()[0],)
+            record.exc_info = None
+        return True
 
 
 def install_request_ids() -> None:
@@ -80,6 +119,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, QuietProtocolErrors) for f in server_log.filters):
+        server_log.addFilter(QuietProtocolErrors())
 
 
 def door(path: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -221,3 +223,81 @@ class TestEdgeDates:
         items = {item["id"]: item for item in (await crm.json())["notifications"]}
         assert items[first]["created_at"] == "0001-01-01T00:00:00Z"
         assert items[last]["created_at"] == "9999-12-31T23:59:59Z"
+
+
+class TestUndecodableTokens:
+    @pytest.mark.parametrize(
+        ("head", "status"),
+        [
+            (b"POST /graphql HTTP/1.1\r\nAuthorization: Bearer \xff\xfe\r\n", 200),
+            (b"GET /api/v2/notifications HTTP/1.1\r\nX-Auth-Token: \xff\xfe\r\n", 401),
+            (b"GET /api/v2/notifications HTTP/1.1\r\nAuthorization: Bearer \xc3\xa9.\xff\r\n", 401),
+            (b"GET /notifications HTTP/1.1\r\nAuthorization: Bearer \xff\r\n", 401),
+        ],
+        ids=["graphql", "jsonapi-x-auth-token", "jsonapi-bearer", "crm"],
+    )
+    async def test_are_unauthenticated_not_500(self, api: Api, head: bytes, status: int) -> None:
+        body = b'{"query": "{ notificationCounts { total } }"}'
+        answer = await raw_request(
+            api,
+            head + b"Host: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n",
+            body if head.startswith(b"POST") else b"",
+        )
+        assert status_of(answer) == status, answer[:300]
+        assert b"UNAUTHENTICATED" in answer
+
+
+class TestLogLines:
+    def test_an_exception_is_one_line_without_sql_parameters(self) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        from notifgql.observability import JsonFormatter
+
+        try:
+            raise OperationalError(
+                "SELECT * FROM notifications WHERE token = ?", ("s3cret-token",), Exception("boom")
+            )
+        except OperationalError:
+            record = logging.LogRecord(
+                "notifgql.graphql", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+            )
+        line = JsonFormatter().format(record)
+        assert "\n" not in line
+        entry = orjson.loads(line)
+        assert entry["error"] == "Exception: boom"
+        assert entry["where"].startswith("hardening/test_hostile_http.py:")
+        assert "s3cret-token" not in line
+        assert "Traceback" not in line
+
+
+async def test_malformed_http_is_one_quiet_log_line(tmp_path: Path) -> None:
+    from tests.hardening.support import Serve
+
+    server = Serve(tmp_path, {"NOTIFGQL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/m.db"})
+    try:
+        await server.ready()
+        requests = [
+            b"POST /graphql HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST /graphql HTTP/1.1\r\nHost: a\r\nContent-Encoding: deflate\r\n"
+            b"Content-Length: 4\r\n\r\nabcd",
+            b"POST /graphql HTTP/1.1\r\nHost: a\r\nContent-Encoding: br\r\n"
+            b"Content-Length: 4\r\n\r\nabcd",
+            b"GET /api/v2/notifications HTTP/1.1\r\nHost: a\r\nX-Auth-Token: \xff\r\n\r\n",
+        ]
+        for request in requests:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(request)
+            await writer.drain()
+            async with asyncio.timeout(10):
+                answer = await reader.read(65536)
+            writer.close()
+            assert status_of(answer) in (400, 401), answer[:200]
+        server.terminate()
+        assert await server.exited(within=30) == 0
+        assert "Traceback" not in server.stderr
+        assert server.stderr.count("malformed request") == 3
+        for line in server.stderr.splitlines():
+            orjson.loads(line)  # every line is one JSON object
+    finally:
+        server.kill()

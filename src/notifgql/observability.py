@@ -182,6 +182,10 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def _clipped(text: str | None, limit: int = 100) -> str | None:
+    return text if text is None or len(text) <= limit else text[:limit] + "…"
+
+
 def _outcome(request: web.Request, status: int) -> str:
     if status >= 500:
         return "server_error"
@@ -232,7 +236,8 @@ def request_middleware(metrics: Metrics) -> Any:
                 extra={
                     "method": request.method,
                     "path": request.path,
-                    "operation": request.get(requestkeys.GRAPHQL_OPERATION),
+                    # Client-chosen and otherwise unbounded: a log line stays a line.
+                    "operation": _clipped(request.get(requestkeys.GRAPHQL_OPERATION)),
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                     "viewer": None

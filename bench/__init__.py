@@ -1,1 +1,1 @@
-"""The notifgql benchmark (GitHub issue 7): run it with ``bench/run``; see bench/README.md."""
+"""The notifgql benchmark: run it with ``bench/run``; see bench/README.md."""

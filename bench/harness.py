@@ -429,7 +429,7 @@ class Bench:
         return server
 
     def start_notifgql(self, name: str, *extra: str) -> Server:
-        """``notifgql serve`` as the issue prescribes."""
+        """``notifgql serve`` as it is deployed."""
         return self.start(name, [str(VENV_BIN / "notifgql"), "serve", *extra])
 
     def start_ceiling(self) -> Server:

@@ -194,7 +194,7 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
 
 
 def targets(results: Results) -> list[str]:
-    """The issue's targets, reported (not asserted)."""
+    """The performance targets, reported (not asserted)."""
     h = headline(results)
     ours = [
         sample

@@ -5,6 +5,7 @@
     ├── Forbidden            FORBIDDEN                 403
     ├── NotFound             NOT_FOUND                 404
     ├── BadUserInput         BAD_USER_INPUT            400
+    ├── TooManySubscriptions TOO_MANY_SUBSCRIPTIONS    429
     └── ServiceUnavailable   SERVICE_UNAVAILABLE       503
 
 Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, shown masked.
@@ -46,6 +47,11 @@ class NotFound(NotifGqlError):
 class BadUserInput(NotifGqlError):
     code = "BAD_USER_INPUT"
     status = 400
+
+
+class TooManySubscriptions(NotifGqlError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
+    status = 429
 
 
 class ServiceUnavailable(NotifGqlError):

@@ -65,8 +65,13 @@ class ErrorCodes(SchemaExtension):
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         self._streamed = True
-        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
-        _rewrite(result, streaming=subscription and not isinstance(result, PreExecutionError))
+        # A pre-execution error may have no parsed document (a syntax error), and then
+        # no operation type to ask for: it is about the request either way.
+        streaming = (
+            not isinstance(result, PreExecutionError)
+            and self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        )
+        _rewrite(result, streaming=streaming)
         yield
 
 

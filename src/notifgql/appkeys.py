@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from notifgql.db.engine import Database
+from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics
 from notifgql.settings import Settings
@@ -15,3 +17,5 @@ DATABASE = web.AppKey("database", Database)
 BROKER = web.AppKey("broker", LocalBroker)
 CURSORS = web.AppKey("cursors", CursorCodec)
 METRICS = web.AppKey("metrics", Metrics)
+COUNTS_HUB = web.AppKey("counts_hub", CountsHub)
+SUBSCRIPTION_SLOTS = web.AppKey("subscription_slots", SubscriptionSlots)

@@ -14,6 +14,8 @@ Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, show
 from __future__ import annotations
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# All a client is told of an unexpected error; the details go to the log.
+MASKED_MESSAGE = "Internal server error"
 
 
 class NotifGqlError(Exception):

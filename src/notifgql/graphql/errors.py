@@ -11,10 +11,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from notifgql.errors import INTERNAL_SERVER_ERROR, BadUserInput, NotifGqlError
+from notifgql.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, BadUserInput, NotifGqlError
 
 log = logging.getLogger("notifgql.graphql")
-MASKED_MESSAGE = "Internal server error"
 
 
 def coded(error: GraphQLError, *, streaming: bool = False) -> GraphQLError:

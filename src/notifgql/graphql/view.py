@@ -60,6 +60,8 @@ class NotifGqlView(GraphQLView[Context, None]):
             database=app[appkeys.DATABASE],
             broker=app[appkeys.BROKER],
             cursors=app[appkeys.CURSORS],
+            counts=app[appkeys.COUNTS_HUB],
+            slots=app[appkeys.SUBSCRIPTION_SLOTS],
             viewer_or_none=viewer,
             auth_error=error,
             websocket=response if isinstance(response, web.WebSocketResponse) else None,

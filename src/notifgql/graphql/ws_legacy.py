@@ -19,9 +19,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 from strawberry.types.execution import ExecutionResult
 
-from notifgql.errors import INTERNAL_SERVER_ERROR, BadUserInput
+from notifgql.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, BadUserInput
 from notifgql.graphql.context import Context
-from notifgql.graphql.errors import MASKED_MESSAGE
 from notifgql.graphql.ws_frames import frame_id, legacy_frame_problem
 from notifgql.graphql.ws_transport import coded_error, ends_operation, incremental_refused
 

@@ -25,9 +25,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from notifgql.errors import INTERNAL_SERVER_ERROR, BadUserInput
+from notifgql.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, BadUserInput
 from notifgql.graphql.context import Context
-from notifgql.graphql.errors import MASKED_MESSAGE
 from notifgql.graphql.ws_frames import transport_frame_problem
 
 log = logging.getLogger("notifgql.graphql")

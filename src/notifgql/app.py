@@ -13,10 +13,12 @@ from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.graphql.schema import build_schema
+from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
 from notifgql.notifications.broker_redis import RedisBroker
+from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
@@ -36,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
+    app[appkeys.SUBSCRIPTION_SLOTS] = SubscriptionSlots(settings.max_subscriptions_per_viewer)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
@@ -69,7 +72,10 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
     broker = _create_broker(app[appkeys.SETTINGS])
     await broker.start()
     app[appkeys.BROKER] = broker
+    counts_hub = CountsHub(broker, read_counts(app[appkeys.DATABASE]))
+    app[appkeys.COUNTS_HUB] = counts_hub
     yield
+    await counts_hub.close()
     await broker.stop()
 
 
@@ -96,7 +102,7 @@ def _create_broker(settings: Settings) -> LocalBroker:
 async def _metrics(request: web.Request) -> web.Response:
     app = request.app
     metrics = app[appkeys.METRICS]
-    metrics.subscriptions.set(app[appkeys.BROKER].subscriber_count)
+    metrics.subscriptions.set(app[appkeys.SUBSCRIPTION_SLOTS].open_count)
     metrics.pool_in_use.set(app[appkeys.DATABASE].connections_in_use())
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -6,7 +6,9 @@ from aiohttp import web
 
 from notifgql.db.engine import Database
 from notifgql.graphql.documents import Documents
+from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics
 from notifgql.settings import Settings
@@ -17,3 +19,5 @@ BROKER = web.AppKey("broker", LocalBroker)
 CURSORS = web.AppKey("cursors", CursorCodec)
 METRICS = web.AppKey("metrics", Metrics)
 DOCUMENTS = web.AppKey("documents", Documents)
+COUNTS_HUB = web.AppKey("counts_hub", CountsHub)
+SUBSCRIPTION_SLOTS = web.AppKey("subscription_slots", SubscriptionSlots)

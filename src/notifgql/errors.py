@@ -5,6 +5,7 @@
     ├── Forbidden            FORBIDDEN                 403
     ├── NotFound             NOT_FOUND                 404
     ├── BadUserInput         BAD_USER_INPUT            400
+    ├── TooManySubscriptions TOO_MANY_SUBSCRIPTIONS    429
     └── ServiceUnavailable   SERVICE_UNAVAILABLE       503
 
 Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, shown masked.
@@ -13,6 +14,8 @@ Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, show
 from __future__ import annotations
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# All a client is told of an unexpected error; the details go to the log.
+MASKED_MESSAGE = "Internal server error"
 
 
 class NotifGqlError(Exception):
@@ -46,6 +49,11 @@ class NotFound(NotifGqlError):
 class BadUserInput(NotifGqlError):
     code = "BAD_USER_INPUT"
     status = 400
+
+
+class TooManySubscriptions(NotifGqlError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
+    status = 429
 
 
 class ServiceUnavailable(NotifGqlError):

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     broker_channel: str = Field(default="notifgql", pattern=r"^[A-Za-z0-9_.:-]{1,63}$")
     subscription_queue_size: int = Field(default=100, ge=1, le=100_000)
+    # Live subscriptions one user may hold in one process, over all their connections.
+    max_subscriptions_per_viewer: int = Field(default=100, ge=1)
 
     # Request limits, checked before anything executes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -11,6 +11,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestServer
 
 from notifgql import appkeys
+from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.broker import LocalBroker
 
 TRANSPORT_WS = "graphql-transport-ws"
@@ -30,13 +31,19 @@ class Socket:
     """One WebSocket to ``/graphql`` speaking one protocol; the test sees every frame."""
 
     def __init__(
-        self, ws: aiohttp.ClientWebSocketResponse, protocol: str, broker: LocalBroker
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        protocol: str,
+        broker: LocalBroker,
+        slots: SubscriptionSlots,
     ) -> None:
         self.ws = ws
         self.protocol = protocol
         self.broker = broker
+        self.slots = slots
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: Any) -> None:
+        """Send ``frame`` as JSON, whatever its shape."""
         await self.ws.send_str(json.dumps(frame))
 
     async def receive(self) -> dict[str, Any]:
@@ -70,10 +77,25 @@ class Socket:
         await self.send({"id": id, "type": kind, "payload": {"query": query}})
 
     async def subscribe(self, query: str, id: str = "1") -> None:
-        """Start ``query`` and wait until the server has subscribed it to the broker."""
-        before = self.broker.subscriber_count
+        """Start ``query`` and wait until the server has attached it to the broker."""
+        before = self.slots.live_count
         await self.start(query, id)
-        await asyncio.wait_for(self.broker.until_subscribed(before + 1), TIMEOUT)
+        await asyncio.wait_for(self.slots.until_live(before + 1), TIMEOUT)
+
+    async def results(self, count: int) -> dict[str, Any]:
+        """The data of the next ``count`` results, by operation id; fails on any other frame.
+
+        For several operations on one connection, whose results may interleave.
+        """
+        expected = "next" if self.protocol == TRANSPORT_WS else "data"
+        received: dict[str, Any] = {}
+        for _ in range(count):
+            frame = await self.receive()
+            assert frame["type"] == expected, frame
+            assert "errors" not in frame["payload"], frame
+            assert frame["id"] not in received, (frame, received)
+            received[frame["id"]] = frame["payload"]["data"]
+        return received
 
     async def data(self, id: str = "1") -> Any:
         """The data of the next result of operation ``id``; fails on any other frame."""
@@ -104,7 +126,8 @@ class Sockets:
             server.make_url("/graphql"), protocols=[protocol], headers=headers
         )
         assert ws.protocol == protocol
-        return Socket(ws, protocol, server.app[appkeys.BROKER])
+        app = server.app
+        return Socket(ws, protocol, app[appkeys.BROKER], app[appkeys.SUBSCRIPTION_SLOTS])
 
     async def connect(
         self, token: str, protocol: str = TRANSPORT_WS, *, server: TestServer | None = None

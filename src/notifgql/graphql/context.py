@@ -10,7 +10,9 @@ from strawberry.types import Info as StrawberryInfo
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import Forbidden, Unauthenticated
+from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.pagination import CursorCodec
 
 
@@ -22,6 +24,8 @@ class Context:
     database: Database
     broker: LocalBroker
     cursors: CursorCodec
+    counts: CountsHub
+    slots: SubscriptionSlots
     viewer_or_none: Viewer | None
     auth_error: Unauthenticated | None = None
     # A WebSocket's connection_init payload; Strawberry sets it, on_ws_connect reads it.

@@ -11,10 +11,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from notifgql.errors import INTERNAL_SERVER_ERROR, BadUserInput, NotifGqlError
+from notifgql.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, BadUserInput, NotifGqlError
 
 log = logging.getLogger("notifgql.graphql")
-MASKED_MESSAGE = "Internal server error"
 
 
 def coded(error: GraphQLError, *, streaming: bool = False) -> GraphQLError:
@@ -65,8 +64,13 @@ class ErrorCodes(SchemaExtension):
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         self._streamed = True
-        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
-        _rewrite(result, streaming=subscription and not isinstance(result, PreExecutionError))
+        # A pre-execution error may have no parsed document (a syntax error), and then
+        # no operation type to ask for: it is about the request either way.
+        streaming = (
+            not isinstance(result, PreExecutionError)
+            and self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        )
+        _rewrite(result, streaming=streaming)
         yield
 
 

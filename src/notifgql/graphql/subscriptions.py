@@ -2,47 +2,75 @@
 
 Each subscription listens to the broker for the viewer's own inbox only, and loads what
 it sends under the viewer's own scope; an event is just ids. A resync (``None`` from the
-subscriber: events were dropped or a broker reconnected) yields fresh counts and nothing
-for created/updated, whose individual events cannot be recovered.
+subscriber: events were dropped or a broker reconnected) yields nothing for
+created/updated, whose individual events cannot be recovered. Counts come from the
+process's counts hub, which reads them once per change for all of an inbox's
+subscriptions and answers a resync with fresh counts.
+
+Every subscription holds a slot of its viewer's (``NOTIFGQL_MAX_SUBSCRIPTIONS_PER_VIEWER``):
+it is taken when the field resolves, so that a subscribe over the cap is refused with
+an error message before any stream starts, and given back when the stream ends.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import strawberry
 
 from notifgql.auth import Viewer
 from notifgql.graphql.context import Context, Info
+from notifgql.graphql.slots import Slot
 from notifgql.graphql.types import Notification, NotificationCounts
 from notifgql.notifications import queries
 from notifgql.notifications.broker import Subscriber
 from notifgql.notifications.events import EventKind
-from notifgql.notifications.filters import EVERYTHING
+
+T = TypeVar("T")
 
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="Each new notification of the viewer.")
     async def notification_created(self, info: Info) -> AsyncIterator[Notification]:
-        # Not a generator itself: an unauthorised subscribe fails here, before the stream
-        # starts, and the protocols answer it with an error frame.
-        return _notifications(info.context, info.context.inbox_viewer, "created")
+        # Not a generator itself: an unauthorised or over-the-cap subscribe fails here,
+        # before the stream starts, and the protocols answer it with an error message.
+        viewer, slot = _admit(info.context)
+        return _holding(slot, _notifications(info.context, viewer, "created", slot))
 
     @strawberry.subscription(description="Read/seen/dismiss changes of one notification.")
     async def notification_updated(self, info: Info) -> AsyncIterator[Notification]:
-        return _notifications(info.context, info.context.inbox_viewer, "updated")
+        viewer, slot = _admit(info.context)
+        return _holding(slot, _notifications(info.context, viewer, "updated", slot))
 
     @strawberry.subscription(description="Current counts at once, then on every change.")
     async def notification_counts(self, info: Info) -> AsyncIterator[NotificationCounts]:
-        return _counts(info.context, info.context.inbox_viewer)
+        viewer, slot = _admit(info.context)
+        return _holding(slot, _counts(info.context, viewer, slot))
+
+
+def _admit(context: Context) -> tuple[Viewer, Slot]:
+    viewer = context.inbox_viewer
+    return viewer, context.slots.take(_inbox(viewer))
+
+
+def _inbox(viewer: Viewer) -> tuple[int, int]:
+    return (viewer.organization_id, viewer.recipient_id)
+
+
+def _holding(slot: Slot, stream: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    # A generator closed before its first step never runs its ``finally``: the slot is
+    # then given back when the generator object goes away.
+    weakref.finalize(stream, slot.release)
+    return stream
 
 
 @contextmanager
 def _subscribed(context: Context, viewer: Viewer, kind: EventKind) -> Iterator[Subscriber]:
-    inbox = (viewer.organization_id, viewer.recipient_id)
-    subscriber = context.broker.subscribe(inbox, frozenset({kind}))
+    subscriber = context.broker.subscribe(_inbox(viewer), frozenset({kind}))
     try:
         yield subscriber
     finally:
@@ -50,9 +78,10 @@ def _subscribed(context: Context, viewer: Viewer, kind: EventKind) -> Iterator[S
 
 
 async def _notifications(
-    context: Context, viewer: Viewer, kind: EventKind
+    context: Context, viewer: Viewer, kind: EventKind, slot: Slot
 ) -> AsyncGenerator[Notification, None]:
-    with _subscribed(context, viewer, kind) as subscriber:
+    with slot, _subscribed(context, viewer, kind) as subscriber:
+        slot.go_live()
         while True:
             event = await subscriber.next()
             if event is None or event.notification_id is None:
@@ -63,13 +92,14 @@ async def _notifications(
                 yield Notification.from_model(row)
 
 
-async def _counts(context: Context, viewer: Viewer) -> AsyncGenerator[NotificationCounts, None]:
-    # Subscribed before the first read, so no change can fall between the two.
-    with _subscribed(context, viewer, "counts") as subscriber:
-        while True:
-            async with context.database.read() as conn:
-                counts = await queries.counts(conn, viewer, EVERYTHING)
-            yield NotificationCounts.from_model(counts)
-            await subscriber.next()
-            # One read answers every change queued so far: a burst costs one query.
-            subscriber.skip_pending()
+async def _counts(
+    context: Context, viewer: Viewer, slot: Slot
+) -> AsyncGenerator[NotificationCounts, None]:
+    with slot:
+        feed = context.counts.join(_inbox(viewer))
+        try:
+            slot.go_live()
+            while True:
+                yield NotificationCounts.from_model(await feed.next())
+        finally:
+            context.counts.leave(feed)

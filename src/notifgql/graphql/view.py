@@ -20,6 +20,8 @@ from notifgql.auth import Viewer, viewer_from_header
 from notifgql.errors import Unauthenticated
 from notifgql.graphql import http
 from notifgql.graphql.context import Context
+from notifgql.graphql.ws_legacy import LegacyWSHandler
+from notifgql.graphql.ws_transport import TransportWSHandler
 
 # WebSocket pings find clients that vanished without closing (a laptop lid, a dead NAT).
 HEARTBEAT_SECONDS = 30.0
@@ -29,6 +31,9 @@ LEGACY_KEEP_ALIVE_SECONDS = 15.0
 
 class NotifGqlView(GraphQLView[Context, None]):
     """The ``/graphql`` endpoint: POST, GET (queries only), GraphiQL, WebSocket."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(
         self, schema: BaseSchema, *, jwt_secret: str, graphql_ide: GraphQL_IDE | None
@@ -55,6 +60,8 @@ class NotifGqlView(GraphQLView[Context, None]):
             database=app[appkeys.DATABASE],
             broker=app[appkeys.BROKER],
             cursors=app[appkeys.CURSORS],
+            counts=app[appkeys.COUNTS_HUB],
+            slots=app[appkeys.SUBSCRIPTION_SLOTS],
             viewer_or_none=viewer,
             auth_error=error,
             websocket=response if isinstance(response, web.WebSocketResponse) else None,

@@ -1,0 +1,58 @@
+"""The counts hub on its own: shared reads, newest-only feeds, readers that stop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.counts_hub import CountsHub, Inbox
+from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.queries import Counts
+from tests.subscriptions.ws import TIMEOUT
+
+INBOX = (10, 1001)
+
+
+class Loader:
+    """Answers ``Counts(total=n)`` on its n-th read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def __call__(self, inbox: Inbox) -> Counts:
+        assert inbox == INBOX
+        self.reads += 1
+        return Counts(self.reads, 0, 0, 0, 0, 0)
+
+
+def change(broker: LocalBroker) -> None:
+    broker.deliver([InboxEvent("counts", *INBOX, None)])
+
+
+class TestCountsHub:
+    async def test_a_slow_feed_holds_nobody_up_and_keeps_the_newest(self) -> None:
+        broker, load = LocalBroker(), Loader()
+        hub = CountsHub(broker, load)
+        slow, quick = hub.join(INBOX), hub.join(INBOX)
+        assert (await asyncio.wait_for(quick.next(), TIMEOUT)).total == 1
+
+        for expected in (2, 3):
+            change(broker)
+            assert (await asyncio.wait_for(quick.next(), TIMEOUT)).total == expected
+
+        # One read per change for both feeds; the one that did not read gets the newest.
+        assert load.reads == 3
+        assert (await asyncio.wait_for(slow.next(), TIMEOUT)).total == 3
+        await hub.close()
+
+    async def test_last_feed_leaving_stops_the_reader(self) -> None:
+        broker = LocalBroker()
+        hub = CountsHub(broker, Loader())
+        feeds = [hub.join(INBOX) for _ in range(3)]
+        assert (hub.inbox_count, broker.subscriber_count) == (1, 1)
+
+        for feed in feeds:
+            hub.leave(feed)
+
+        assert (hub.inbox_count, broker.subscriber_count) == (0, 0)
+        await hub.close()

@@ -23,6 +23,7 @@ from typing import Any
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
 
 from notifgql.graphql.limits import Limits, violations
 
@@ -34,7 +35,12 @@ _ENTRY_OVERHEAD = 2_048
 _OFFLOAD_CHARACTERS = 4_096
 
 Rules = tuple[type[ASTValidationRule], ...]
-_STAND_IN = parse("{ __typename }")
+# Never executed: they only carry an operation type the transport accepts past Strawberry's
+# check, so that the refusal of an oversized text is what the client hears.
+_STAND_INS = {
+    kind: parse(f"{kind.value} {{ __typename }}")
+    for kind in (OperationType.QUERY, OperationType.SUBSCRIPTION, OperationType.MUTATION)
+}
 
 
 @dataclass(slots=True)
@@ -179,7 +185,11 @@ class CheckedDocuments(SchemaExtension):
             elif any(isinstance(error, DocumentTooLarge) for error in checked.problems):
                 # Strawberry would parse the whole text itself: give it a stand-in document
                 # and the refusal, which on_validate reports before anything runs.
-                context.graphql_document = _STAND_IN
+                allowed = context.allowed_operations
+                context.graphql_document = next(
+                    (stand_in for kind, stand_in in _STAND_INS.items() if kind in allowed),
+                    _STAND_INS[OperationType.QUERY],
+                )
                 self._errors = checked.problems
         yield
 

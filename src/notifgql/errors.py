@@ -51,3 +51,12 @@ class BadUserInput(NotifGqlError):
 class ServiceUnavailable(NotifGqlError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
+
+
+class TransientConflict(ServiceUnavailable):
+    """A transaction lost to a concurrent one (deadlock, serialization failure).
+
+    Running it again is expected to succeed, so the unit of work does; once its attempts
+    are spent, the client hears 503 "try again", which is what it is: not a bad request and
+    not a fault of the server, only bad timing.
+    """

@@ -10,27 +10,30 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from notifgql.errors import ServiceUnavailable
+from notifgql.db import faults
+from notifgql.errors import NotifGqlError, ServiceUnavailable, TransientConflict
 from notifgql.settings import Settings
-
-# What a database that is down, restarting or overloaded raises, on either driver.
-_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError)
 
 
 @asynccontextmanager
-async def _unavailable_as_503() -> AsyncIterator[None]:
+async def _classified() -> AsyncIterator[None]:
+    """Turn the database's "not now" failures into the contract's 503 errors."""
     try:
         yield
-    except exc.DBAPIError as error:
-        if error.connection_invalidated or isinstance(error, _UNAVAILABLE):
+    except NotifGqlError:
+        raise
+    except Exception as error:
+        if faults.is_retryable(error):
+            raise TransientConflict(
+                "The change collided with a concurrent one; try again"
+            ) from error
+        if faults.is_unavailable(error):
             raise ServiceUnavailable("The database is unavailable; try again shortly") from error
         raise
-    except _UNAVAILABLE as error:
-        raise ServiceUnavailable("The database is unavailable; try again shortly") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
-        async with _unavailable_as_503(), self.connect(self.read_engine) as conn:
+        async with _classified(), self.connect(self.read_engine) as conn:
             if self.read_engine is self.engine:
                 # SQLite's single pool: this connection alone switches to autocommit. (An
                 # engine-level AUTOCOMMIT option over the same pool leaked connections.)
@@ -90,7 +93,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction that commits when the block ends cleanly."""
-        async with _unavailable_as_503(), self.connect() as conn, conn.begin():
+        async with _classified(), self.connect() as conn, conn.begin():
             yield conn
 
     async def dispose(self) -> None:

@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notifgql.db.engine import Database
+from notifgql.db.faults import sqlstate
 from notifgql.errors import TransientConflict
 from notifgql.notifications.events import InboxEvent
 
@@ -58,10 +59,14 @@ async def in_transaction(
         try:
             async with unit_of_work(database, publisher) as work:
                 return await body(work)
-        except TransientConflict:
+        except TransientConflict as conflict:
             if attempt == ATTEMPTS:
                 log.warning("a transaction lost to concurrent ones %d times; giving up", attempt)
                 raise
+            log.info(
+                "a transaction lost to a concurrent one (SQLSTATE %s); running it again",
+                sqlstate(conflict),
+            )
             await asyncio.sleep(random.uniform(0.5, 1.5) * BACKOFF_SECONDS * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -15,8 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from notifgql.db import faults
+from notifgql.db.sqlite_file import FileId, SqliteFile, StorageUnavailable
 from notifgql.errors import NotifGqlError, ServiceUnavailable, TransientConflict
 from notifgql.settings import Settings
+
+# Where each SQLite connection notes the identity of the file it opened.
+_FILE_ID = "notifgql_file_id"
 
 
 @asynccontextmanager
@@ -51,6 +55,8 @@ class Database:
     dialect: str
     # Seconds that getting a connection may take (NOTIFGQL_DB_TIMEOUT).
     timeout: float = 5.0
+    # SQLite only: the file, checked before each use (see sqlite_file.py).
+    sqlite_file: SqliteFile | None = None
 
     @asynccontextmanager
     async def connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
@@ -84,6 +90,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
         async with _classified(), self.connect(self.read_engine) as conn:
+            await self._check_file(conn, writing=False)
             if self.read_engine is self.engine:
                 # SQLite's single pool: this connection alone switches to autocommit. (An
                 # engine-level AUTOCOMMIT option over the same pool leaked connections.)
@@ -93,8 +100,29 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction that commits when the block ends cleanly."""
-        async with _classified(), self.connect() as conn, conn.begin():
-            yield conn
+        async with _classified(), self.connect() as conn:
+            await self._check_file(conn, writing=True)
+            async with conn.begin():
+                yield conn
+                # Again just before COMMIT: the file may have gone while the block ran.
+                await self._check_file(conn, writing=True)
+
+    def check_storage(self) -> None:
+        """Raise ServiceUnavailable when the SQLite file is gone, replaced or read-only."""
+        if self.sqlite_file is not None:
+            self.sqlite_file.check(self.sqlite_file.expected, writing=True)
+
+    async def _check_file(self, conn: AsyncConnection, *, writing: bool) -> None:
+        if self.sqlite_file is None:
+            return
+        opened: FileId | None = conn.info.get(_FILE_ID)
+        try:
+            self.sqlite_file.check(opened, writing=writing)
+        except ServiceUnavailable:
+            if self.sqlite_file.problem(opened, writing=False) is not None:
+                # Bound to a file that is not the database any more: never pool it again.
+                await conn.invalidate()
+            raise
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -144,7 +172,13 @@ def create_database(settings: Settings) -> Database:
         kwargs["connect_args"] = {"timeout": settings.db_timeout}
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactional(engine, busy_ms=int(settings.db_timeout * 1000))
-        return Database(engine, engine, dialect="sqlite", timeout=settings.db_timeout)
+        sqlite_file = None
+        if url.database and url.database != ":memory:":
+            sqlite_file = SqliteFile(Path(url.database).absolute())
+            _remember_file(engine, sqlite_file)
+        return Database(
+            engine, engine, dialect="sqlite", timeout=settings.db_timeout, sqlite_file=sqlite_file
+        )
 
     kwargs |= {
         "pool_size": settings.db_pool_size,
@@ -193,3 +227,41 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, busy_ms: int) -> None:
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _remember_file(engine: AsyncEngine, sqlite_file: SqliteFile) -> None:
+    """Open connections only read-write, onto the file the process started with.
+
+    Why: a connection opened while the files are read-only does not fail; SQLite falls
+    back to a read-only open, and opens the wal-index (the ``-shm`` file, shared memory
+    mapped with MAP_SHARED) read-only too: mapped PROT_READ, or used without the shared
+    "DMS" lock that tells every other opener the wal-index is live. That state belongs to
+    the file, not the connection: every connection the process opens on it afterwards
+    shares it (writes kept failing after the files were writable again), and an opener
+    that finds no DMS lock re-initialises the ``-shm`` by truncating it, under the pages
+    still mapped by others; touching such a page is a SIGBUS, which kills the process.
+    So no connection is opened while the files are not writable (503 instead), one that
+    raced a chmod is closed before it runs a statement (before anything maps the
+    ``-shm``), and reads go on through the read-write connections already pooled.
+    Opening with ``mode=rw`` also keeps SQLite from creating a new, empty database where
+    the file was deleted.
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _before_open(
+        _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        sqlite_file.refuse_to_open()
+        if (uri := sqlite_file.open_uri()) is not None:
+            cargs[:] = [uri]
+            cparams["uri"] = True
+
+    @event.listens_for(engine.sync_engine, "connect", insert=True)
+    def _on_open(dbapi_connection: Any, record: Any) -> None:
+        # First of the connect listeners: nothing has touched the WAL or -shm yet.
+        opened = sqlite_file.opened()
+        if sqlite_file.problem(opened, writing=True) is not None:
+            dbapi_connection.close()
+            sqlite_file.refuse_to_open()
+            raise StorageUnavailable("The database file changed while it was opened")
+        record.info[_FILE_ID] = opened

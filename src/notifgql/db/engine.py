@@ -30,6 +30,8 @@ async def _classified() -> AsyncIterator[None]:
         yield
     except NotifGqlError:
         raise
+    except StorageUnavailable as error:
+        raise ServiceUnavailable(f"{error}; try again later") from error
     except Exception as error:
         if faults.is_retryable(error):
             raise TransientConflict(

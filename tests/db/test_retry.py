@@ -17,7 +17,7 @@ from notifgql.notifications import commands
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.unit_of_work import ATTEMPTS, UnitOfWork, in_transaction
 from notifgql.settings import Settings
-from tests.client import ALICE, insert_notification
+from tests.client import ALICE, Api, insert_notification
 from tests.conftest import empty
 from tests.hardening.support import eventually
 
@@ -137,3 +137,34 @@ async def test_spent_attempts_answer_try_again_and_change_nothing(
             )
         ).scalar_one()
     assert read_at is None
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_spent_attempts_reach_clients_as_503(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = await api.add(ALICE)
+    attempts = 0
+
+    async def always_loses(work: UnitOfWork, _viewer: Viewer, _spec: object) -> int:
+        nonlocal attempts
+        attempts += 1
+        await work.conn.execute(
+            text("DO $$ BEGIN RAISE EXCEPTION 'lost' USING ERRCODE = '40P01'; END $$")
+        )
+        return 0
+
+    monkeypatch.setattr(commands, "mark_all_read", always_loses)
+    monkeypatch.setattr(commands, "mark_all_seen", always_loses)
+    body = await api.gql("mutation { markAllRead { count } }")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "try again" in error["message"]
+    assert attempts == ATTEMPTS
+    operations = {"operations": [{"op": "add", "path": "/*/seen", "value": None}]}
+    response = await api.client.patch("/notifications", json=operations, headers=api.auth())
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert attempts == 2 * ATTEMPTS
+    row = await api.row(mine)
+    assert (row.read_at, row.seen_at) == (None, None)

@@ -73,6 +73,34 @@ async def test_shutting_down_server_is_503_on_every_door(
     await assert_every_door_recovers(pg_api, mine)
 
 
+async def test_server_in_recovery_is_503_on_every_door(
+    pg_api: Api,  # noqa: F811
+    cluster: PostgresCluster,  # noqa: F811
+) -> None:
+    mine = await pg_api.add(ALICE)
+    for call in GRAPHQL_CALLS + REST_CALLS:
+        assert succeeded(call, await call(pg_api, mine)), call.__name__
+    # A standby that may not serve reads stays "starting up": every connection attempt
+    # is answered 57P03 for as long as it waits for WAL (here, forever).
+    cluster.stop("fast")
+    signal_file = cluster.data / "standby.signal"
+    signal_file.touch()
+    config = cluster.data / "postgresql.conf"
+    original = config.read_text()
+    config.write_text(original + "\nhot_standby = off\n")
+    try:
+        cluster.start()
+        assert await refused_with(dsn(cluster), asyncpg.exceptions.CannotConnectNowError)
+        await assert_every_door_unavailable(pg_api, mine)
+        assert (await pg_api.client.get("/readyz")).status == 503
+    finally:
+        cluster.stop("fast")
+        signal_file.unlink()
+        config.write_text(original)
+    cluster.start()
+    await assert_every_door_recovers(pg_api, mine)
+
+
 @pytest.fixture
 async def limited_api(cluster: PostgresCluster) -> AsyncIterator[tuple[Api, str]]:  # noqa: F811
     """The app on its own database, as a role allowed a handful of connections."""

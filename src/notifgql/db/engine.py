@@ -235,18 +235,19 @@ def _remember_file(engine: AsyncEngine, sqlite_file: SqliteFile) -> None:
     """Open connections only read-write, onto the file the process started with.
 
     Why: a connection opened while the files are read-only does not fail; SQLite falls
-    back to a read-only open, and opens the wal-index (the ``-shm`` file, shared memory
-    mapped with MAP_SHARED) read-only too: mapped PROT_READ, or used without the shared
-    "DMS" lock that tells every other opener the wal-index is live. That state belongs to
-    the file, not the connection: every connection the process opens on it afterwards
-    shares it (writes kept failing after the files were writable again), and an opener
-    that finds no DMS lock re-initialises the ``-shm`` by truncating it, under the pages
-    still mapped by others; touching such a page is a SIGBUS, which kills the process.
-    So no connection is opened while the files are not writable (503 instead), one that
-    raced a chmod is closed before it runs a statement (before anything maps the
-    ``-shm``), and reads go on through the read-write connections already pooled.
-    Opening with ``mode=rw`` also keeps SQLite from creating a new, empty database where
-    the file was deleted.
+    back to a read-only open and opens the wal-index (the ``-shm`` file, memory-mapped
+    MAP_SHARED by every connection) read-only too, either mapped PROT_READ or used
+    without the shared "DMS" lock by which openers tell that the wal-index is in use.
+    That state belongs to the file, not the connection: every later connection of the
+    process shares it, and writes kept failing after the files were writable again. A
+    mapped ``-shm`` is sized only when mapped, and an opener that sees no DMS lock
+    re-initialises it by truncating it; a page mapped past the new end is a SIGBUS
+    when touched, which no Python code can catch. So SQLite never gets to open
+    read-only here: no connection opens while the files are not writable (503
+    instead), one that raced a chmod is closed before any statement maps the ``-shm``,
+    and reads go on through the read-write connections already pooled. Opening with
+    ``mode=rw`` also keeps SQLite from creating a new, empty database where the file
+    was deleted.
     """
 
     @event.listens_for(engine.sync_engine, "do_connect")

@@ -110,6 +110,15 @@ class PostgresCluster:
             capture_output=True,
         )
 
+    def begin_smart_shutdown(self) -> None:
+        """Ask for a smart shutdown and return at once: the server refuses new connections
+        (57P03) while it waits for the open ones to end."""
+        subprocess.run(
+            as_postgres([self._pg_ctl, "-D", str(self.data), "-m", "smart", "-W", "stop"]),
+            check=True,
+            capture_output=True,
+        )
+
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of ``database`` on this cluster."""
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"

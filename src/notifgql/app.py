@@ -12,6 +12,7 @@ from notifgql import appkeys
 from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
+from notifgql.errors import ServiceUnavailable
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
@@ -113,6 +114,11 @@ async def _healthz(_request: web.Request) -> web.Response:
 
 async def _readyz(request: web.Request) -> web.Response:
     database = request.app[appkeys.DATABASE]
+    try:
+        database.check_storage()
+    except ServiceUnavailable as error:
+        # The SQLite file is gone, replaced or read-only: writes would be refused.
+        return web.json_response({"status": "unavailable", "database": error.message}, status=503)
     try:
         # Bounded: a probe that hangs on a frozen database is no answer at all.
         async with asyncio.timeout(request.app[appkeys.SETTINGS].db_timeout):

@@ -11,7 +11,7 @@ from notifgql.notifications import commands, queries
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.commands import NewNotification
 from notifgql.notifications.filters import EVERYTHING
-from notifgql.notifications.unit_of_work import unit_of_work
+from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 
 DEMO_ORGANIZATION = 810
 DEMO_RECIPIENT = 3030
@@ -67,8 +67,8 @@ async def load_demo(database: Database) -> bool:
     async with database.read() as conn:
         if await queries.count(conn, user, EVERYTHING):
             return False
-    broker = LocalBroker()
-    async with unit_of_work(database, broker) as work:
+
+    async def fill(work: UnitOfWork) -> None:
         rows = [
             await commands.create_notification(work, service, new)
             for new in _examples(datetime.now(UTC))
@@ -78,4 +78,6 @@ async def load_demo(database: Database) -> bool:
             await commands.mark_read(work, user, row.id)
         for row in oldest[:8]:
             await commands.dismiss(work, user, row.id)
+
+    await in_transaction(database, LocalBroker(), fill)
     return True

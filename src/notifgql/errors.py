@@ -69,3 +69,12 @@ RETRY_AFTER_SECONDS = 2
 
 class ClientGone(Exception):
     """The client closed its connection before its request's body arrived: nobody to answer."""
+
+
+class TransientConflict(ServiceUnavailable):
+    """A transaction lost to a concurrent one (deadlock, serialization failure).
+
+    Running it again is expected to succeed, so the unit of work does; once its attempts
+    are spent, the client hears 503 "try again", which is what it is: not a bad request and
+    not a fault of the server, only bad timing.
+    """

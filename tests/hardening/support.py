@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,9 +72,14 @@ def clean_environment(**env: str) -> dict[str, str]:
 
 
 class Serve:
-    """``python -m notifgql.cli serve`` as a child process on a free loopback port."""
+    """``python -m notifgql.cli serve`` as a child process on a free loopback port.
 
-    def __init__(self, directory: Path, env: dict[str, str], *args: str) -> None:
+    ``prefix`` runs it under another command (another user, resource limits).
+    """
+
+    def __init__(
+        self, directory: Path, env: dict[str, str], *args: str, prefix: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stdout_path = directory / f"serve-{self.port}.out"
@@ -82,7 +87,16 @@ class Serve:
         # Files, not pipes: a chatty server can never block on a full pipe.
         with self._stdout_path.open("w") as out, self._stderr_path.open("w") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "notifgql.cli", "serve", "--port", str(self.port), *args],
+                [
+                    *prefix,
+                    sys.executable,
+                    "-m",
+                    "notifgql.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *args,
+                ],
                 cwd=directory,
                 env=clean_environment(**env),
                 stdout=out,

@@ -10,27 +10,36 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from notifgql.errors import ServiceUnavailable
+from notifgql.db import faults
+from notifgql.db.sqlite_file import FileId, SqliteFile, StorageUnavailable
+from notifgql.errors import NotifGqlError, ServiceUnavailable, TransientConflict
 from notifgql.settings import Settings
 
-# What a database that is down, restarting or overloaded raises, on either driver.
-_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError)
+# Where each SQLite connection notes the identity of the file it opened.
+_FILE_ID = "notifgql_file_id"
 
 
 @asynccontextmanager
-async def _unavailable_as_503() -> AsyncIterator[None]:
+async def _classified() -> AsyncIterator[None]:
+    """Turn the database's "not now" failures into the contract's 503 errors."""
     try:
         yield
-    except exc.DBAPIError as error:
-        if error.connection_invalidated or isinstance(error, _UNAVAILABLE):
+    except NotifGqlError:
+        raise
+    except StorageUnavailable as error:
+        raise ServiceUnavailable(f"{error}; try again later") from error
+    except Exception as error:
+        if faults.is_retryable(error):
+            raise TransientConflict(
+                "The change collided with a concurrent one; try again"
+            ) from error
+        if faults.is_unavailable(error):
             raise ServiceUnavailable("The database is unavailable; try again shortly") from error
         raise
-    except _UNAVAILABLE as error:
-        raise ServiceUnavailable("The database is unavailable; try again shortly") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +57,8 @@ class Database:
     dialect: str
     # Seconds that getting a connection may take (NOTIFGQL_DB_TIMEOUT).
     timeout: float = 5.0
+    # SQLite only: the file, checked before each use (see sqlite_file.py).
+    sqlite_file: SqliteFile | None = None
 
     @asynccontextmanager
     async def connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
@@ -80,7 +91,8 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
-        async with _unavailable_as_503(), self.connect(self.read_engine) as conn:
+        async with _classified(), self.connect(self.read_engine) as conn:
+            await self._check_file(conn, writing=False)
             if self.read_engine is self.engine:
                 # SQLite's single pool: this connection alone switches to autocommit. (An
                 # engine-level AUTOCOMMIT option over the same pool leaked connections.)
@@ -90,8 +102,29 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction that commits when the block ends cleanly."""
-        async with _unavailable_as_503(), self.connect() as conn, conn.begin():
-            yield conn
+        async with _classified(), self.connect() as conn:
+            await self._check_file(conn, writing=True)
+            async with conn.begin():
+                yield conn
+                # Again just before COMMIT: the file may have gone while the block ran.
+                await self._check_file(conn, writing=True)
+
+    def check_storage(self) -> None:
+        """Raise ServiceUnavailable when the SQLite file is gone, replaced or read-only."""
+        if self.sqlite_file is not None:
+            self.sqlite_file.check(self.sqlite_file.expected, writing=True)
+
+    async def _check_file(self, conn: AsyncConnection, *, writing: bool) -> None:
+        if self.sqlite_file is None:
+            return
+        opened: FileId | None = conn.info.get(_FILE_ID)
+        try:
+            self.sqlite_file.check(opened, writing=writing)
+        except ServiceUnavailable:
+            if self.sqlite_file.problem(opened, writing=False) is not None:
+                # Bound to a file that is not the database any more: never pool it again.
+                await conn.invalidate()
+            raise
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -141,7 +174,13 @@ def create_database(settings: Settings) -> Database:
         kwargs["connect_args"] = {"timeout": settings.db_timeout}
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactional(engine, busy_ms=int(settings.db_timeout * 1000))
-        return Database(engine, engine, dialect="sqlite", timeout=settings.db_timeout)
+        sqlite_file = None
+        if url.database and url.database != ":memory:":
+            sqlite_file = SqliteFile(Path(url.database).absolute())
+            _remember_file(engine, sqlite_file)
+        return Database(
+            engine, engine, dialect="sqlite", timeout=settings.db_timeout, sqlite_file=sqlite_file
+        )
 
     kwargs |= {
         "pool_size": settings.db_pool_size,
@@ -190,3 +229,42 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, busy_ms: int) -> None:
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _remember_file(engine: AsyncEngine, sqlite_file: SqliteFile) -> None:
+    """Open connections only read-write, onto the file the process started with.
+
+    Why: a connection opened while the files are read-only does not fail; SQLite falls
+    back to a read-only open and opens the wal-index (the ``-shm`` file, memory-mapped
+    MAP_SHARED by every connection) read-only too, either mapped PROT_READ or used
+    without the shared "DMS" lock by which openers tell that the wal-index is in use.
+    That state belongs to the file, not the connection: every later connection of the
+    process shares it, and writes kept failing after the files were writable again. A
+    mapped ``-shm`` is sized only when mapped, and an opener that sees no DMS lock
+    re-initialises it by truncating it; a page mapped past the new end is a SIGBUS
+    when touched, which no Python code can catch. So SQLite never gets to open
+    read-only here: no connection opens while the files are not writable (503
+    instead), one that raced a chmod is closed before any statement maps the ``-shm``,
+    and reads go on through the read-write connections already pooled. Opening with
+    ``mode=rw`` also keeps SQLite from creating a new, empty database where the file
+    was deleted.
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _before_open(
+        _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        sqlite_file.refuse_to_open()
+        if (uri := sqlite_file.open_uri()) is not None:
+            cargs[:] = [uri]
+            cparams["uri"] = True
+
+    @event.listens_for(engine.sync_engine, "connect", insert=True)
+    def _on_open(dbapi_connection: Any, record: Any) -> None:
+        # First of the connect listeners: nothing has touched the WAL or -shm yet.
+        opened = sqlite_file.opened()
+        if sqlite_file.problem(opened, writing=True) is not None:
+            dbapi_connection.close()
+            sqlite_file.refuse_to_open()
+            raise StorageUnavailable("The database file changed while it was opened")
+        record.info[_FILE_ID] = opened

@@ -1,4 +1,4 @@
-"""Root mutation fields: each runs in one unit of work that publishes after commit."""
+"""Root mutation fields: each one transaction, re-run on a conflict, published on commit."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from notifgql.ids import parse_id
 from notifgql.notifications import commands
 from notifgql.notifications.filters import parse_ids
 from notifgql.notifications.queries import Record
-from notifgql.notifications.unit_of_work import UnitOfWork, unit_of_work
+from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 
 ChangeOne = Callable[[UnitOfWork, Viewer, int], Awaitable[Record]]
 
@@ -25,8 +25,11 @@ async def _change_one(info: Info, id: strawberry.ID, change: ChangeOne) -> Notif
     notification_id = parse_id(id)
     if notification_id is None:
         raise NotFound(f"Notification {id} not found", parameter="id")
-    async with unit_of_work(info.context.database, info.context.broker) as work:
-        row = await change(work, viewer, notification_id)
+    row = await in_transaction(
+        info.context.database,
+        info.context.broker,
+        lambda work: change(work, viewer, notification_id),
+    )
     return Notification.from_model(row)
 
 
@@ -54,8 +57,12 @@ class Mutation:
     async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
         viewer = info.context.inbox_viewer
         parsed = parse_ids(ids, parameter="ids")
-        async with unit_of_work(info.context.database, info.context.broker) as work:
-            return MarkResult(count=await commands.mark_seen(work, viewer, parsed))
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: commands.mark_seen(work, viewer, parsed),
+        )
+        return MarkResult(count=count)
 
     @strawberry.mutation(description="Set seenAt on every match, in one statement.")
     async def mark_all_seen(
@@ -63,8 +70,12 @@ class Mutation:
     ) -> MarkResult:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
-        async with unit_of_work(info.context.database, info.context.broker) as work:
-            return MarkResult(count=await commands.mark_all_seen(work, viewer, spec))
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: commands.mark_all_seen(work, viewer, spec),
+        )
+        return MarkResult(count=count)
 
     @strawberry.mutation(description="Set readAt (and seenAt) on every match, in one statement.")
     async def mark_all_read(
@@ -72,8 +83,12 @@ class Mutation:
     ) -> MarkResult:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
-        async with unit_of_work(info.context.database, info.context.broker) as work:
-            return MarkResult(count=await commands.mark_all_read(work, viewer, spec))
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: commands.mark_all_read(work, viewer, spec),
+        )
+        return MarkResult(count=count)
 
     @strawberry.mutation(
         description="Publish a notification into your organization; service tokens only."
@@ -82,6 +97,9 @@ class Mutation:
         viewer = info.context.viewer
         viewer.require_service()
         new = input.to_domain()
-        async with unit_of_work(info.context.database, info.context.broker) as work:
-            row = await commands.create_notification(work, viewer, new)
+        row = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: commands.create_notification(work, viewer, new),
+        )
         return Notification.from_model(row)

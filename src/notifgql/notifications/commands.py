@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -89,12 +89,8 @@ async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int
         raise BadUserInput(f"At most {MAX_MARK_IDS} ids at once", parameter="ids")
     if not ids:
         return 0
-    statement = (
-        update(t)
-        .where(where(viewer, NotificationFilter(ids=tuple(ids))), t.c.seen_at.is_(None))
-        .values(seen_at=_now())
-        .returning(t.c.id)
-    )
+    matches = _in_id_order(where(viewer, NotificationFilter(ids=tuple(ids))), t.c.seen_at.is_(None))
+    statement = update(t).where(matches).values(seen_at=_now()).returning(t.c.id)
     changed = (await work.conn.execute(statement)).scalars().all()
     for notification_id in changed:
         work.record(
@@ -107,19 +103,33 @@ async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int
 
 async def mark_all_seen(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
     """Set seenAt on every unseen match, in one UPDATE; one counts event, not one per row."""
-    statement = update(t).where(where(viewer, spec), t.c.seen_at.is_(None)).values(seen_at=_now())
+    matches = _in_id_order(where(viewer, spec), t.c.seen_at.is_(None))
+    statement = update(t).where(matches).values(seen_at=_now())
     return await _bulk(work, viewer, statement)
 
 
 async def mark_all_read(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
     """Set readAt (and seenAt) on every unread match, in one UPDATE."""
     now = _now()
+    matches = _in_id_order(where(viewer, spec), t.c.read_at.is_(None))
     statement = (
-        update(t)
-        .where(where(viewer, spec), t.c.read_at.is_(None))
-        .values(read_at=now, seen_at=func.coalesce(t.c.seen_at, now))
+        update(t).where(matches).values(read_at=now, seen_at=func.coalesce(t.c.seen_at, now))
     )
     return await _bulk(work, viewer, statement)
+
+
+def _in_id_order(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Rows matching ``conditions``, locked in id order before the UPDATE touches them.
+
+    A plain multi-row UPDATE locks rows in whatever order its plan visits them, so two bulk
+    marks with different filters (one walking an index, the other the table) can each hold
+    a row the other waits for: a deadlock. Locking them all in one global order, ids
+    ascending, in a ``SELECT … ORDER BY id FOR UPDATE`` makes that wait a queue instead.
+    The conditions are repeated outside so a row changed meanwhile is not counted twice.
+    SQLite has one writer at a time and ignores FOR UPDATE.
+    """
+    locked = select(t.c.id).where(*conditions).order_by(t.c.id).with_for_update()
+    return and_(t.c.id.in_(locked.scalar_subquery()), *conditions)
 
 
 async def _bulk(work: UnitOfWork, viewer: Viewer, statement: Any) -> int:

@@ -16,7 +16,7 @@ from notifgql.ids import parse_id
 from notifgql.notifications import commands, pagination, queries
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
 from notifgql.notifications.queries import Record
-from notifgql.notifications.unit_of_work import unit_of_work
+from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
 
 PATH = "/notifications"
@@ -70,12 +70,15 @@ async def patch_notifications(request: web.Request) -> web.Response:
     who = viewer(request)
     wildcard, ids = parse_operations(await _json_body(request))
     app = request.app
-    async with unit_of_work(app[appkeys.DATABASE], app[appkeys.BROKER]) as work:
+
+    async def apply(work: UnitOfWork) -> None:
         await commands.require_owned(work, who, ids)
         if wildcard:
             await commands.mark_all_seen(work, who, EVERYTHING)
         else:
             await commands.mark_seen(work, who, ids)
+
+    await in_transaction(app[appkeys.DATABASE], app[appkeys.BROKER], apply)
     return web.Response(status=204)
 
 

@@ -25,7 +25,7 @@ from notifgql.ids import parse_id
 from notifgql.notifications import commands, pagination, queries
 from notifgql.notifications.filters import NotificationFilter, parse_ids, parse_single_id
 from notifgql.notifications.queries import Record
-from notifgql.notifications.unit_of_work import UnitOfWork, unit_of_work
+from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import (
     end_of_day,
     error_boundary,
@@ -120,8 +120,11 @@ def _change(change: Change) -> Callable[[web.Request], Awaitable[web.Response]]:
         who = viewer(request)
         notification_id = _path_id(request)
         app = request.app
-        async with unit_of_work(app[appkeys.DATABASE], app[appkeys.BROKER]) as work:
-            row = await change(work, who, notification_id)
+        row = await in_transaction(
+            app[appkeys.DATABASE],
+            app[appkeys.BROKER],
+            lambda work: change(work, who, notification_id),
+        )
         return respond({"data": resource(row, zone(request)), "meta": {}})
 
     return handler

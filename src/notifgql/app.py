@@ -12,7 +12,7 @@ from notifgql import appkeys
 from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
-from notifgql.errors import ServiceUnavailable
+from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
@@ -118,15 +118,20 @@ async def _readyz(request: web.Request) -> web.Response:
         database.check_storage()
     except ServiceUnavailable as error:
         # The SQLite file is gone, replaced or read-only: writes would be refused.
-        return web.json_response({"status": "unavailable", "database": error.message}, status=503)
+        return _not_ready({"status": "unavailable", "database": error.message})
     try:
         # Bounded: a probe that hangs on a frozen database is no answer at all.
         async with asyncio.timeout(request.app[appkeys.SETTINGS].db_timeout):
             revision = await migrate.current_revision(database)
     except Exception:
-        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+        return _not_ready({"status": "unavailable", "database": "unreachable"})
     head = migrate.head_revision()
     if revision != head:
-        body = {"status": "unavailable", "database": "migrations pending", "revision": revision}
-        return web.json_response(body, status=503)
+        return _not_ready(
+            {"status": "unavailable", "database": "migrations pending", "revision": revision}
+        )
     return web.json_response({"status": "ok", "revision": revision})
+
+
+def _not_ready(body: dict[str, object]) -> web.Response:
+    return web.json_response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -46,6 +46,7 @@ class Answer:
     status: int
     text: str
     elapsed: float
+    retry_after: str | None = None
 
 
 Call = Callable[[Api, int], Awaitable[Answer]]
@@ -55,7 +56,8 @@ async def _timed(call: Awaitable[Any]) -> Answer:
     started = time.monotonic()
     response = await call
     text = await response.text()
-    return Answer(response.status, text, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    return Answer(response.status, text, elapsed, response.headers.get("Retry-After"))
 
 
 async def graphql_query(api: Api, _mine: int) -> Answer:
@@ -99,6 +101,8 @@ def assert_unavailable(call: Call, answer: Answer) -> None:
     assert answer.elapsed < FAST, f"{name} took {answer.elapsed:.2f}s"
     assert answer.status != 500, (name, answer.text)
     assert_no_leak(answer.text)
+    # Whatever the status, the client is told when to try again.
+    assert answer.retry_after == "2", (name, answer.retry_after)
     if call in GRAPHQL_CALLS:
         assert answer.status in (200, 503), (name, answer.status, answer.text)
         assert '"SERVICE_UNAVAILABLE"' in answer.text, (name, answer.text)
@@ -122,6 +126,7 @@ async def assert_every_door_unavailable(api: Api, mine: int) -> None:
     started = time.monotonic()
     ready = await api.client.get("/readyz")
     assert ready.status == 503
+    assert ready.headers["Retry-After"] == "2"
     assert time.monotonic() - started < FAST
     assert (await ready.json())["status"] == "unavailable"
     assert_no_leak(await ready.text())

@@ -14,6 +14,7 @@ from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.view import NotifGqlView
+from notifgql.home import home
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
 from notifgql.notifications.broker_redis import RedisBroker
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_route("*", "/graphql", view)
     app.on_shutdown.append(view.close_websockets)
+    app.router.add_get("/", home)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)

@@ -42,10 +42,10 @@ def log_records(server: Serve) -> list[dict[str, Any]]:
 
 class TestFrontPage:
     async def test_json_for_programs(self, demo: Serve) -> None:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as http:
             for accept in (None, "application/json", "*/*", "text/html;q=0.5, */*"):
                 headers = {"Accept": accept} if accept else {}
-                async with session.get(f"{demo.url}/", headers=headers) as response:
+                async with http.get(f"{demo.url}/", headers=headers) as response:
                     assert response.status == 200, accept
                     assert response.content_type == "application/json", accept
                     body = await response.json()
@@ -61,8 +61,8 @@ class TestFrontPage:
     async def test_html_for_browsers(self, demo: Serve) -> None:
         browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{demo.url}/", headers={"Accept": browser}) as response,
+            aiohttp.ClientSession() as http,
+            http.get(f"{demo.url}/", headers={"Accept": browser}) as response,
         ):
             assert response.status == 200
             assert response.content_type == "text/html"
@@ -73,7 +73,7 @@ class TestFrontPage:
 
     async def test_every_link_answers(self, demo: Serve) -> None:
         """The paths the page names exist: 401 without a token, 200 for the probes."""
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as http:
             for path, status in [
                 ("/healthz", 200),
                 ("/readyz", 200),
@@ -81,7 +81,7 @@ class TestFrontPage:
                 ("/api/v2/notifications", 401),
                 ("/notifications", 401),
             ]:
-                async with session.get(f"{demo.url}{path}") as response:
+                async with http.get(f"{demo.url}{path}") as response:
                     assert response.status == status, path
 
 
@@ -93,9 +93,9 @@ class TestReadinessLogs:
         assert setup_lines, "the start-up migration logged nothing"
         assert any(r["message"].startswith("Running upgrade") for r in before)
         probes = 5
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as http:
             for _ in range(probes):
-                async with session.get(f"{demo.url}/readyz") as response:
+                async with http.get(f"{demo.url}/readyz") as response:
                     assert response.status == 200
                     assert (await response.json())["status"] == "ok"
 
@@ -116,8 +116,8 @@ class TestDemoInbox:
             "targetTitle parentType parentId parentTitle projectId } } }"
         )
         async with (
-            aiohttp.ClientSession() as session,
-            session.post(
+            aiohttp.ClientSession() as http,
+            http.post(
                 f"{demo.url}/graphql",
                 json={"query": query},
                 headers={"Authorization": f"Bearer {token}"},

@@ -1,4 +1,4 @@
-"""Demo data that resembles the seed documents' examples, published through the domain."""
+"""Demo data that resembles the older APIs' examples, published through the domain."""
 
 from __future__ import annotations
 

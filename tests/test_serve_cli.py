@@ -112,6 +112,23 @@ class TestUnreachableDatabase:
         assert result.stdout == ""
         assert PASSWORD not in result.stdout + result.stderr
 
+    @pytest.mark.parametrize("command", ["serve", "migrate"])
+    def test_missing_database_is_one_line(
+        self, postgres_admin_url: str, tmp_path: Path, command: str
+    ) -> None:
+        url = make_url(postgres_admin_url).set(database="notifgql_never_created")
+        result = run(
+            command,
+            cwd=tmp_path,
+            NOTIFGQL_DATABASE_URL=url.render_as_string(hide_password=False),
+            NOTIFGQL_JWT_SECRET=SECRET,
+        )
+        assert result.returncode == 1
+        assert only_line(result) == (
+            f"notifgql: cannot use the database {url.render_as_string(hide_password=True)}: "
+            'database "notifgql_never_created" does not exist'
+        )
+
     def test_invalid_url_setting_does_not_echo_it(self, tmp_path: Path) -> None:
         url = f"mysql://notifgql:{PASSWORD}@db.invalid/notifgql"
         result = run("migrate", cwd=tmp_path, NOTIFGQL_DATABASE_URL=url)

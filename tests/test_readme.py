@@ -420,6 +420,7 @@ class TestAgainstTheDemo:
             "};\n"
         )
         expected = await graphql("{ notificationCounts { unread unseen } }", VIEWER)
+        logged = len(demo.access())
         process = await asyncio.create_subprocess_exec(
             node,
             "--input-type=module",
@@ -434,6 +435,9 @@ class TestAgainstTheDemo:
         assert process.returncode == 0, stderr.decode()
         lines = stdout.decode().splitlines()
         assert json.loads(lines[0]) == {"data": expected}
+        # A WebSocket is logged when it closes: wait for it, so that it is not taken for a
+        # request of the next example.
+        assert await demo.requests_of(logged, 1) == [("GET", "/graphql", 101)]
 
     async def test_jsonapi_block(self, demo: Background) -> None:
         logged = len(demo.access())

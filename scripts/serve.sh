@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
-make_venv dev
+make_venv runtime
 exec .venv/bin/notifgql serve --demo "$@"

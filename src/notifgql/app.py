@@ -16,6 +16,7 @@ from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
+from notifgql.home import home
 from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
 from notifgql.notifications.broker_redis import RedisBroker
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_route("*", "/graphql", view)
     app.on_shutdown.append(view.close_websockets)
+    app.router.add_get("/", home)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)

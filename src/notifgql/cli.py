@@ -1,19 +1,26 @@
-"""The ``notifgql`` command: serve, migrate, token, export-schema."""
+"""The notifgql command: serve, migrate, token, export-schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
+import ipaddress
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from notifgql.app import create_app
 from notifgql.auth import issue_token
@@ -21,7 +28,12 @@ from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.ids import parse_id
 from notifgql.observability import configure_logging
-from notifgql.settings import Settings
+from notifgql.settings import DEV_JWT_SECRET, Settings
+
+DESCRIPTION = (
+    "notifgql: a GraphQL gateway for in-app notifications. Every setting is an environment "
+    "variable prefixed NOTIFGQL_ (see README.md)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,14 +43,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"notifgql: invalid settings:\n{error}", file=sys.stderr)
+        # One line per bad variable, without the value: it may be a password or a secret.
+        for problem in error.errors(include_input=False, include_url=False):
+            name = "NOTIFGQL_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"notifgql: invalid setting {name}: {problem['msg']}", file=sys.stderr)
         return 2
     result: int = args.run(settings, args)
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="notifgql", description=__doc__)
+    parser = argparse.ArgumentParser(prog="notifgql", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"notifgql {package_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP server")
@@ -67,6 +83,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def package_version() -> str:
+    """The installed notifgql's version, from its package metadata."""
+    try:
+        return version("notifgql")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        from notifgql import __version__
+
+        return __version__
+
+
+def redact(database_url: str) -> str:
+    """``database_url`` with its password, if any, replaced by ``***``."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.env == "production" and (problems := settings.production_problems()):
         for problem in problems:
@@ -83,29 +129,109 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_level)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=overrides)
+    if not 1 <= settings.port <= 65535:
+        print(f"notifgql: port {settings.port} is out of range (1-65535)", file=sys.stderr)
+        return 2
+    if settings.jwt_secret == DEV_JWT_SECRET and not is_loopback(settings.host):
+        print(
+            f"notifgql: refusing to serve on {settings.host}: with the public development "
+            "JWT secret anyone could sign tokens; set NOTIFGQL_JWT_SECRET to a secret of "
+            "your own, or bind a loopback address (--host 127.0.0.1)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        listeners = _listen(settings.host, settings.port)
+    except OSError as error:
+        print(
+            f"notifgql: cannot listen on {settings.host}:{settings.port}: {_why(error)}",
+            file=sys.stderr,
+        )
+        return 1
+    configure_logging(settings.log_level)
 
     # Migrations and demo data run once, here, before any worker serves.
-    asyncio.run(_prepare(settings, demo=args.demo))
+    try:
+        asyncio.run(_prepare(settings, demo=args.demo))
+    except (OSError, DBAPIError) as error:
+        for listener in listeners:
+            listener.close()
+        print(_database_problem(settings, error), file=sys.stderr)
+        return 1
     settings = settings.model_copy(update={"auto_migrate": False})
     base = f"http://{settings.host}:{settings.port}"
-    print(f"notifgql on {settings.database_url}, {args.workers} worker(s)")
+    print(f"notifgql on {redact(settings.database_url)}, {args.workers} worker(s)")
     print(f"GraphQL endpoint and GraphiQL: {base}/graphql")
-    print("Get a token: notifgql token --recipient <id> --organization <id>", flush=True)
+    print(f"Get a token: {_command_name()} token --recipient <id> --organization <id>", flush=True)
 
     if args.workers == 1:
         _tune_garbage_collector()
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log=None,
-        )
+        web.run_app(create_app(settings), sock=listeners, print=None, access_log=None)
         return 0
-    return _serve_workers(settings, args.workers)
+    return _serve_workers(settings, listeners, args.workers)
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address ``host`` names (bound here, before any work)."""
+    addresses = list(
+        dict.fromkeys(
+            (family, address[:2])
+            for family, _, _, _, address in socket.getaddrinfo(
+                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        )
+    )
+    listeners: list[socket.socket] = []
+    try:
+        for family, address in addresses:
+            listener = socket.create_server(address, family=family, backlog=2048)
+            listeners.append(listener)
+    except OSError:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
+
+
+def _why(error: OSError) -> str:
+    """A short, human reason for a socket or connection error."""
+    reasons = {
+        errno.EADDRINUSE: "the port is already in use (is another server running?)",
+        errno.EADDRNOTAVAIL: "this machine has no such address",
+        errno.EACCES: "permission denied (ports below 1024 need privileges)",
+        errno.ECONNREFUSED: "connection refused",
+    }
+    if isinstance(error, socket.gaierror):
+        return "unknown host name"
+    if isinstance(error, TimeoutError):
+        return "no answer in time"
+    if error.errno in reasons:
+        return reasons[error.errno]
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _database_problem(settings: Settings, error: OSError | DBAPIError) -> str:
+    """One line saying which database could not be used, and why (never its password)."""
+    if isinstance(error, OSError):
+        reason = _why(error)
+    else:
+        # The driver's own message, first line only: the rest is SQL and a help link.
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else ""
+        reason = reason.split(">: ", 1)[-1] or type(error).__name__
+    return f"notifgql: cannot use the database {redact(settings.database_url)}: {reason}"
+
+
+def _command_name() -> str:
+    """How to run this command from here: plain ``notifgql`` when it is on the PATH."""
+    beside = Path(sys.executable).parent / "notifgql"
+    if not beside.exists() or shutil.which("notifgql") == str(beside):
+        return "notifgql"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> None:
@@ -129,12 +255,11 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
         await database.dispose()
 
 
-def _serve_workers(settings: Settings, workers: int) -> int:
-    """Fork ``workers`` processes that accept on one shared listening socket."""
-    listener = socket.create_server((settings.host, settings.port), backlog=2048)
+def _serve_workers(settings: Settings, listeners: list[socket.socket], workers: int) -> int:
+    """Fork ``workers`` processes that accept on the same listening sockets."""
     context = multiprocessing.get_context("fork")
     children = [
-        context.Process(target=_worker, args=(settings, listener), name=f"notifgql-worker-{n}")
+        context.Process(target=_worker, args=(settings, listeners), name=f"notifgql-worker-{n}")
         for n in range(workers)
     ]
     for child in children:
@@ -149,15 +274,16 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     signal.signal(signal.SIGINT, stop)
     for child in children:
         child.join()
-    listener.close()
+    for listener in listeners:
+        listener.close()
     return max((child.exitcode or 0 for child in children), default=0)
 
 
-def _worker(settings: Settings, listener: socket.socket) -> None:
+def _worker(settings: Settings, listeners: list[socket.socket]) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _tune_garbage_collector()
-    web.run_app(create_app(settings), sock=listener, print=None, access_log=None)
+    web.run_app(create_app(settings), sock=listeners, print=None, access_log=None)
 
 
 def _tune_garbage_collector() -> None:
@@ -181,7 +307,11 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
         finally:
             await database.dispose()
 
-    revision = asyncio.run(run())
+    try:
+        revision = asyncio.run(run())
+    except (OSError, DBAPIError) as error:
+        print(_database_problem(settings, error), file=sys.stderr)
+        return 1
     print(f"database at revision {revision}", file=sys.stderr)
     return 0
 

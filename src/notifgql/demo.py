@@ -1,4 +1,4 @@
-"""Demo data that resembles the seed documents' examples, published through the domain."""
+"""Demo data that resembles the older APIs' examples, published through the domain."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ DEMO_SERVICE = "demo-publisher"
 _ACTORS = [(11, "Ana Kovač"), (12, "Marko Horvat"), (13, "Jon D"), (14, "Automation")]
 
 
+def _project(n: int) -> tuple[int, str]:
+    """The demo project task ``n`` belongs to: its id and title."""
+    project_id = 600 + n % 5
+    return project_id, f"[Client{project_id + 870}] test project"
+
+
 def _examples(now: datetime) -> list[NewNotification]:
     rng = random.Random(539)
     examples = []
@@ -27,10 +33,16 @@ def _examples(now: datetime) -> list[NewNotification]:
         actor_id, actor_name = rng.choice(_ACTORS)
         created = now - timedelta(hours=n * 7, minutes=rng.randrange(60))
         if n % 3:
-            target = ("task", f"#{n}: Ticket title", "project", f"[Client{1470 + n}] test project")
+            # A task, whose parent is its project.
+            project_id, project_title = _project(n)
+            target_type, target_title = "task", f"#{n}: Ticket title"
+            parent_type, parent_id, parent_title = "project", project_id, project_title
         else:
-            target = ("todo", "You need to do this.", "task", f"#{n}: Ticket title")
-        target_type, target_title, parent_type, parent_title = target
+            # A todo, whose parent is the task before it (n - 1 is never a multiple of 3),
+            # in that task's project.
+            project_id, _ = _project(n - 1)
+            target_type, target_title = "todo", "You need to do this."
+            parent_type, parent_id, parent_title = "task", 40 + n - 1, f"#{n - 1}: Ticket title"
         examples.append(
             NewNotification(
                 recipient_id=DEMO_RECIPIENT,
@@ -43,9 +55,9 @@ def _examples(now: datetime) -> list[NewNotification]:
                 target_title=target_title,
                 target_label=target_type,
                 parent_type=parent_type,
-                parent_id=560 + n,
+                parent_id=parent_id,
                 parent_title=parent_title,
-                project_id=600 + n % 5,
+                project_id=project_id,
                 resource=f"/{target_type}s/{40 + n}",
                 important=n % 7 == 0,
                 mention=n % 5 == 0,

@@ -6,15 +6,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, column, inspect, select, table, text
 
 from notifgql.db.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same for every notifgql process.
 PG_MIGRATION_LOCK = 0x6E6F7469
+# Alembic's own bookkeeping table (its default name, which env.py keeps).
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -47,8 +48,16 @@ async def upgrade(database: Database) -> None:
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at, or None before the first migration."""
 
+    # Read the version table directly rather than through Alembic's MigrationContext, which
+    # logs two INFO lines each time it is set up: /readyz calls this on every probe.
     def _read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        versions = table(VERSION_TABLE, column("version_num"))
+        rows = connection.execute(select(versions.c.version_num)).all()
+        if len(rows) > 1:
+            raise RuntimeError(f"{VERSION_TABLE} holds {len(rows)} revisions; expected one")
+        return str(rows[0][0]) if rows else None
 
     async with database.engine.connect() as conn:
         return await conn.run_sync(_read)

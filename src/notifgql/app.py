@@ -13,6 +13,7 @@ from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
+from notifgql.graphql.compiled import Plans
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
@@ -46,10 +47,19 @@ def create_app(settings: Settings) -> web.Application:
 
     schema = build_schema(settings)
     app[appkeys.DOCUMENTS] = schema.documents
+    plans = None
+    if settings.compiled_queries:
+        fallbacks = metrics.plan_fallbacks
+        plans = Plans(
+            schema._schema,
+            schema.documents,
+            on_fallback=lambda reason: fallbacks.labels(reason).inc(),
+        )
     view = NotifGqlView(
         schema=schema,
         jwt_secret=settings.jwt_secret,
         graphql_ide="graphiql" if settings.graphiql else None,
+        plans=plans,
     )
     app.router.add_route("*", "/graphql", view)
     app.on_shutdown.append(view.close_websockets)

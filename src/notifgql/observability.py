@@ -163,6 +163,12 @@ class Metrics:
             "Live subscriptions held by this process",
             registry=self.registry,
         )
+        self.plan_fallbacks = Counter(
+            "notifgql_plan_fallbacks",
+            "Requests a compiled plan handed back to the executor, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

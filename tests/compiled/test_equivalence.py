@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from notifgql.app import create_app
-from notifgql.graphql.compiled import Plan
+from notifgql.graphql.compiled import Plan, Plans
 from notifgql.graphql.schema import Schema, build_schema
 from notifgql.settings import Settings
 from tests.client import ALICE, BOB, Api
@@ -102,14 +102,17 @@ async def test_same_response_both_ways(
     compiled = await api.client.post("/graphql", json=body, headers=api.auth())
     regular = await general.post("/graphql", json=body, headers=api.auth())
     assert compiled.status == regular.status
-    assert await compiled.json() == await regular.json()
+    assert await compiled.read() == await regular.read()
+
+
+def plans_of(schema: Schema) -> Plans:
+    return Plans(schema._schema, schema.documents)
 
 
 async def test_hot_queries_compile() -> None:
-    schema = build_schema(Settings())
-    assert schema.plans is not None
+    plans = plans_of(build_schema(Settings()))
     for query, _ in CORPUS[:9]:
-        assert isinstance(await schema.plans.get(query, None), Plan), query
+        assert isinstance(await plans.get(query, None), Plan), query
 
 
 @pytest.mark.parametrize(
@@ -123,9 +126,7 @@ async def test_hot_queries_compile() -> None:
     ],
 )
 async def test_others_do_not(query: str) -> None:
-    schema = build_schema(Settings())
-    assert schema.plans is not None
-    assert await schema.plans.get(query, None) is None
+    assert await plans_of(build_schema(Settings())).get(query, None) is None
 
 
 async def test_hot_query_never_reaches_the_executor(
@@ -145,3 +146,51 @@ async def test_hot_query_never_reaches_the_executor(
         "second",
         "first",
     ]
+
+
+async def fallbacks(api: Api) -> dict[str, float]:
+    """notifgql_plan_fallbacks_total by reason, from /metrics."""
+    text = await (await api.client.get("/metrics")).text()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("notifgql_plan_fallbacks_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            found[reason] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
+async def test_no_corpus_document_falls_back(api: Api) -> None:
+    await _seed(api)
+    for query, variables in CORPUS[:9]:
+        body = {"query": query, "variables": variables}
+        response = await api.client.post("/graphql", json=body, headers=api.auth())
+        assert response.status == 200
+    assert await fallbacks(api) == {}
+
+    # The refusals of the corpus fall back on purpose, and are counted as such.
+    for query, variables in CORPUS[9:13]:
+        await api.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=api.auth()
+        )
+    assert await fallbacks(api) == {"refused": 3.0, "variables": 1.0}
+
+
+async def test_a_bug_in_a_plan_is_logged_and_counted(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from notifgql.graphql import roots
+
+    await _seed(api)
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(roots, "notification_counts", broken)
+    response = await api.client.post(
+        "/graphql", json={"query": "{ notificationCounts { total } }"}, headers=api.auth()
+    )
+    # The executor runs the same root function, so it fails there too: masked, not hidden.
+    body = await response.json()
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert await fallbacks(api) == {"unexpected": 1.0}
+    assert any("compiled plan failed" in record.getMessage() for record in caplog.records)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, NamedTuple, get_args, get_type_hints
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -29,44 +33,86 @@ metadata = MetaData(
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("organization_id", BigInteger, nullable=False),
-    Column("recipient_id", BigInteger, nullable=False),
-    Column("actor_id", BigInteger),
-    Column("actor_name", Text),
-    Column("title", Text, nullable=False),
-    Column("description", Text),
-    Column("excerpt", Text, nullable=False, server_default=""),
-    Column("target_type", Text),
-    Column("target_id", BigInteger),
-    Column("target_title", Text),
-    Column("target_label", Text),
-    Column("parent_type", Text),
-    Column("parent_id", BigInteger),
-    Column("parent_title", Text),
-    Column("root_type", Text),
-    Column("root_id", BigInteger),
-    Column("project_id", BigInteger),
-    Column("resource", Text),
-    Column("reason", Text),
-    Column("important", Boolean, nullable=False, server_default=text("false")),
-    Column("mention", Boolean, nullable=False, server_default=text("false")),
-    Column("action_required", Boolean, nullable=False, server_default=text("false")),
-    Column("made_by_automation", Boolean, nullable=False, server_default=text("false")),
-    Column("new_activities_count", Integer, nullable=False, server_default=text("0")),
-    Column("first_unread_activity_id", BigInteger),
-    Column("changeset", JSONText, nullable=False),
-    Column("read_at", UTCDateTime),
-    Column("seen_at", UTCDateTime),
-    Column("dismissed_at", UTCDateTime),
-    Column("last_action_at", UTCDateTime),
-    Column("created_at", UTCDateTime, nullable=False),
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    """A column's SQL type and options, written beside its Python type in a row class."""
+
+    type: Any
+    nullable: bool = True
+    server_default: Any = None
+    primary_key: bool = False
+
+    def column(self, name: str) -> Column[Any]:
+        """The SQLAlchemy column called ``name``."""
+        return Column(
+            name,
+            self.type,
+            nullable=self.nullable and not self.primary_key,
+            server_default=self.server_default,
+            primary_key=self.primary_key,
+            autoincrement=self.primary_key,
+        )
+
+
+def table_of(name: str, row: type[tuple[Any, ...]]) -> Table:
+    """The table whose columns a row class declares, in the same order.
+
+    The row class is what every query returns and every reader reads (mypy checks the
+    attribute names and types); the table is built from it, so the two cannot drift.
+    """
+    hints = get_type_hints(row, include_extras=True)
+    columns = []
+    for field in row._fields:  # type: ignore[attr-defined]
+        col = next(extra for extra in get_args(hints[field])[1:] if isinstance(extra, Col))
+        columns.append(col.column(field))
+    return Table(name, metadata, *columns)
+
+
+NOT_NULL = Col(Text, nullable=False)
+FALSE = Col(Boolean, nullable=False, server_default=text("false"))
+
+
+class NotificationRow(NamedTuple):
+    """One notification as stored: the union of both REST dialects' fields and GraphQL's."""
+
+    id: Annotated[int, Col(Id, primary_key=True)]
+    organization_id: Annotated[int, Col(BigInteger, nullable=False)]
+    recipient_id: Annotated[int, Col(BigInteger, nullable=False)]
+    actor_id: Annotated[int | None, Col(BigInteger)]
+    actor_name: Annotated[str | None, Col(Text)]
+    title: Annotated[str, NOT_NULL]
+    description: Annotated[str | None, Col(Text)]
+    excerpt: Annotated[str, Col(Text, nullable=False, server_default="")]
+    target_type: Annotated[str | None, Col(Text)]
+    target_id: Annotated[int | None, Col(BigInteger)]
+    target_title: Annotated[str | None, Col(Text)]
+    target_label: Annotated[str | None, Col(Text)]
+    parent_type: Annotated[str | None, Col(Text)]
+    parent_id: Annotated[int | None, Col(BigInteger)]
+    parent_title: Annotated[str | None, Col(Text)]
+    root_type: Annotated[str | None, Col(Text)]
+    root_id: Annotated[int | None, Col(BigInteger)]
+    project_id: Annotated[int | None, Col(BigInteger)]
+    resource: Annotated[str | None, Col(Text)]
+    reason: Annotated[str | None, Col(Text)]
+    important: Annotated[bool, FALSE]
+    mention: Annotated[bool, FALSE]
+    action_required: Annotated[bool, FALSE]
+    made_by_automation: Annotated[bool, FALSE]
+    new_activities_count: Annotated[int, Col(Integer, nullable=False, server_default=text("0"))]
+    first_unread_activity_id: Annotated[int | None, Col(BigInteger)]
+    changeset: Annotated[Any, Col(JSONText, nullable=False)]
+    read_at: Annotated[datetime | None, Col(UTCDateTime)]
+    seen_at: Annotated[datetime | None, Col(UTCDateTime)]
+    dismissed_at: Annotated[datetime | None, Col(UTCDateTime)]
+    last_action_at: Annotated[datetime | None, Col(UTCDateTime)]
+    created_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
     # coalesce(last_action_at, created_at), stored so that the list order is a plain index.
-    Column("activity_at", UTCDateTime, nullable=False),
-)
+    activity_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+
+
+notifications = table_of("notifications", NotificationRow)
 
 # The list order per inbox, walked as a keyset in both directions.
 Index(

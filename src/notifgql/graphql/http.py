@@ -29,7 +29,7 @@ from strawberry.types.graphql import OperationType
 from notifgql import requestkeys
 from notifgql.bodies import read_body
 from notifgql.errors import RETRY_AFTER_SECONDS, BadUserInput, ServiceUnavailable
-from notifgql.graphql.compiled import run_plan
+from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -131,7 +131,12 @@ async def _from_body(request: web.Request) -> Any:
 
 
 async def handle(
-    request: web.Request, schema: BaseSchema, context: Context, *, max_batch: int
+    request: web.Request,
+    schema: BaseSchema,
+    context: Context,
+    *,
+    plans: Plans | None,
+    max_batch: int,
 ) -> web.Response:
     """Answer one GraphQL-over-HTTP request."""
     media = response_media_type(request.headers.get("Accept", ""))
@@ -156,10 +161,11 @@ async def handle(
             if not data or len(data) > max_batch:
                 raise RequestError(f"A batch holds 1 to {max_batch} requests")
             bodies = [
-                await _execute(schema, context, item, allowed, request, media) for item in data
+                await _execute(schema, plans, context, item, allowed, request, media)
+                for item in data
             ]
             return _respond(bodies, 200, media)
-        body = await _execute(schema, context, data, allowed, request, media)
+        body = await _execute(schema, plans, context, data, allowed, request, media)
     except RequestError as error:
         return _error_response(error, media)
     status = 400 if media == GRAPHQL_RESPONSE and "data" not in body else 200
@@ -168,6 +174,7 @@ async def handle(
 
 async def _execute(
     schema: BaseSchema,
+    plans: Plans | None,
     context: Context,
     data: Any,
     allowed: frozenset[OperationType],
@@ -177,7 +184,6 @@ async def _execute(
     query, variables, operation_name, extensions = _params(data)
     if operation_name is not None:
         request[requestkeys.GRAPHQL_OPERATION] = operation_name
-    plans = getattr(schema, "plans", None)
     # Only a user's request may run a plan or fill the plan cache: nothing an anonymous
     # caller sends is remembered.
     viewer = context.viewer_or_none
@@ -187,7 +193,7 @@ async def _execute(
         and viewer.role == "user"
         and (plan := await plans.get(query, operation_name)) is not None
     ):
-        fast = await run_plan(plan, context, variables)
+        fast = await plans.run(plan, context, variables)
         if fast is not None:
             if "errors" in fast:  # the database was unavailable
                 request[requestkeys.GRAPHQL_OUTCOME] = "error"

@@ -1,22 +1,18 @@
-"""Root query fields."""
+"""Root query fields: each wraps the root function of ``roots`` in its declared type."""
 
 from __future__ import annotations
 
 import strawberry
 
+from notifgql.graphql import roots
 from notifgql.graphql.context import Info
 from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
 from notifgql.graphql.types import (
     Notification,
     NotificationConnection,
     NotificationCounts,
-    NotificationEdge,
     NotificationPage,
-    PageInfo,
-    lazy_total,
 )
-from notifgql.ids import parse_id
-from notifgql.notifications import pagination, queries
 from notifgql.notifications.pagination import DEFAULT_PAGE_SIZE
 
 
@@ -24,12 +20,7 @@ from notifgql.notifications.pagination import DEFAULT_PAGE_SIZE
 class Query:
     @strawberry.field(description="One notification; null when absent or not yours.")
     async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
-        viewer = info.context.inbox_viewer
-        notification_id = parse_id(id)
-        if notification_id is None:
-            return None
-        async with info.context.database.read() as conn:
-            row = await queries.get_notification(conn, viewer, notification_id)
+        row = await roots.notification(info.context.database.read, info.context.inbox_viewer, id)
         return None if row is None else Notification.from_model(row)
 
     @strawberry.field(
@@ -45,28 +36,17 @@ class Query:
         before: str | None = None,
     ) -> NotificationConnection:
         viewer = info.context.inbox_viewer
-        spec = to_domain_filter(filter)
-        codec = info.context.cursors
-        window = pagination.window(codec, first=first, after=after, last=last, before=before)
-        async with info.context.database.read() as conn:
-            found = await queries.list_window(conn, viewer, spec, window)
-        edges = [
-            NotificationEdge(
-                cursor=codec.encode(queries.position_of(row)), node=Notification.from_model(row)
-            )
-            for row in found.rows
-        ]
-        return NotificationConnection(
-            edges=edges,
-            nodes=[edge.node for edge in edges],
-            page_info=PageInfo(
-                has_next_page=found.has_next_page,
-                has_previous_page=found.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            total=lazy_total(viewer, spec),
+        found = await roots.notifications(
+            info.context.database.read,
+            viewer,
+            info.context.cursors,
+            to_domain_filter(filter),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
+        return NotificationConnection.from_model(found)
 
     @strawberry.field(description="Page numbers; pageSize 1..200; null means the default.")
     async def notifications_page(
@@ -77,23 +57,21 @@ class Query:
         page_size: int | None = DEFAULT_PAGE_SIZE,
     ) -> NotificationPage:
         viewer = info.context.inbox_viewer
-        spec = to_domain_filter(filter)
-        page, page_size = pagination.page_arguments(page, page_size)
-        offset, limit = pagination.page_bounds(page, page_size)
-        async with info.context.database.read() as conn:
-            rows = await queries.list_page(conn, viewer, spec, offset, limit)
-        return NotificationPage(
-            nodes=[Notification.from_model(row) for row in rows],
-            current_page=page,
+        found = await roots.notifications_page(
+            info.context.database.read,
+            viewer,
+            to_domain_filter(filter),
+            page=page,
             page_size=page_size,
-            total=lazy_total(viewer, spec),
         )
+        return NotificationPage.from_model(found)
 
     @strawberry.field(description="Badge numbers over the notifications the filter matches.")
     async def notification_counts(
         self, info: Info, filter: NotificationFilter | None = None
     ) -> NotificationCounts:
         viewer = info.context.inbox_viewer
-        spec = to_domain_filter(filter)
-        async with info.context.database.read() as conn:
-            return NotificationCounts.from_model(await queries.counts(conn, viewer, spec))
+        found = await roots.notification_counts(
+            info.context.database.read, viewer, to_domain_filter(filter)
+        )
+        return NotificationCounts.from_model(found)

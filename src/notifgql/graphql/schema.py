@@ -15,7 +15,6 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from notifgql.graphql.compiled import Plans
 from notifgql.graphql.documents import CheckedDocuments, Documents
 from notifgql.graphql.errors import ErrorCodes
 from notifgql.graphql.limits import Limits
@@ -57,19 +56,15 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_bytes=settings.max_query_bytes,
         cache_bytes=settings.document_cache_bytes,
     )
-    if settings.compiled_queries:
-        schema.plans = Plans(schema._schema, schema.documents)
     return schema
 
 
 class Schema(strawberry.Schema):
     """Strawberry's schema, minus its logging of every error with the whole document:
     ErrorCodes logs what is unexpected, with the request id, and nothing else is news.
-    It also carries the checked documents and the compiled plans of the hot queries, when
-    they are switched on."""
+    It also carries the checked documents its parse and validation steps use."""
 
     documents: Documents
-    plans: Plans | None = None
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

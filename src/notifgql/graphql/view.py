@@ -19,6 +19,7 @@ from notifgql import appkeys, requestkeys
 from notifgql.auth import Viewer, viewer_from_header
 from notifgql.errors import Unauthenticated
 from notifgql.graphql import http
+from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
 from notifgql.graphql.ws_legacy import LegacyWSHandler
 from notifgql.graphql.ws_transport import TransportWSHandler
@@ -36,12 +37,18 @@ class NotifGqlView(GraphQLView[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(
-        self, schema: BaseSchema, *, jwt_secret: str, graphql_ide: GraphQL_IDE | None
+        self,
+        schema: BaseSchema,
+        *,
+        jwt_secret: str,
+        graphql_ide: GraphQL_IDE | None,
+        plans: Plans | None = None,
     ) -> None:
         super().__init__(
             schema, graphql_ide=graphql_ide, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS
         )
         self.jwt_secret = jwt_secret
+        self.plans = plans
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
 
@@ -135,7 +142,9 @@ class NotifGqlView(GraphQLView[Context, None]):
         if context.viewer_or_none is not None:
             request[requestkeys.VIEWER] = context.viewer_or_none
         max_batch = request.app[appkeys.SETTINGS].max_batch
-        return await http.handle(request, self.schema, context, max_batch=max_batch)
+        return await http.handle(
+            request, self.schema, context, plans=self.plans, max_batch=max_batch
+        )
 
     def encode_json(self, data: Any) -> str:
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, and

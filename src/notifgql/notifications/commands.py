@@ -15,7 +15,7 @@ from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.filters import NotificationFilter, check_text, check_time, where
-from notifgql.notifications.queries import Record, get_notification
+from notifgql.notifications.queries import Record, as_record, get_notification
 from notifgql.notifications.unit_of_work import UnitOfWork
 
 MAX_TITLE = 1_000
@@ -43,12 +43,13 @@ async def _change_one(
 
     Only a real change writes and publishes, which makes every one of these idempotent.
     """
-    changed: Record | None = (
+    updated = (
         await work.conn.execute(
             update(t).where(_by_id(viewer, notification_id), needed).values(**values).returning(t)
         )
     ).first()
-    if changed is not None:
+    if updated is not None:
+        changed = as_record(updated)
         work.record(InboxEvent("updated", viewer.organization_id, viewer.recipient_id, changed.id))
         work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
         return changed
@@ -216,7 +217,7 @@ async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotifica
     values["created_at"] = new.created_at or _now()
     values["activity_at"] = new.last_action_at or values["created_at"]
     values["organization_id"] = viewer.organization_id
-    row: Record = (await work.conn.execute(insert(t).values(**values).returning(t))).one()
+    row = as_record((await work.conn.execute(insert(t).values(**values).returning(t))).one())
     work.record(InboxEvent("created", row.organization_id, row.recipient_id, row.id))
     work.record(InboxEvent("counts", row.organization_id, row.recipient_id))
     return row

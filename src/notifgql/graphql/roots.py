@@ -1,0 +1,140 @@
+"""What each root query field computes, once, for the executor and the compiled plans alike.
+
+Each function goes from the field's arguments to the value its output type is declared over
+(a row, a listing, a page, the counts). The Strawberry resolvers wrap that value in objects;
+a compiled plan projects the selected fields straight out of it. Neither path has any logic
+of its own, so they cannot disagree about windows, cursors, page info or totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from notifgql.auth import Viewer
+from notifgql.db.models import NotificationRow
+from notifgql.ids import parse_id
+from notifgql.notifications import pagination, queries
+from notifgql.notifications.filters import NotificationFilter
+from notifgql.notifications.pagination import CursorCodec
+from notifgql.notifications.queries import Counts
+
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+"""Where a root function gets its connection: a fresh one per use (the executor, whose
+resolvers run concurrently), or the one a compiled plan holds for the whole request."""
+
+
+def holding(conn: AsyncConnection) -> Connect:
+    """A ``Connect`` that hands out ``conn`` itself, for a plan that holds one connection."""
+
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[AsyncConnection]:
+        yield conn
+
+    return connect
+
+
+class LazyTotal:
+    """How many notifications a filter matches: counted once, and only if a field asks."""
+
+    def __init__(self, connect: Connect, viewer: Viewer, spec: NotificationFilter) -> None:
+        self._connect = connect
+        self._viewer = viewer
+        self._spec = spec
+        self._count: asyncio.Future[int] | None = None
+
+    def get(self) -> asyncio.Future[int]:
+        """The count, started on first use and shared by every later one."""
+        if self._count is None:
+            self._count = asyncio.ensure_future(self._run())
+        return self._count
+
+    async def _run(self) -> int:
+        async with self._connect() as conn:
+            return await queries.count(conn, self._viewer, self._spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One window of the list with its cursors: what a connection is declared over."""
+
+    rows: Sequence[NotificationRow]
+    cursors: Sequence[str]
+    has_next_page: bool
+    has_previous_page: bool
+    total: LazyTotal
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One numbered page: what a page is declared over."""
+
+    rows: Sequence[NotificationRow]
+    current_page: int
+    page_size: int
+    total: LazyTotal
+
+    async def total_pages(self) -> int:
+        """Pages needed for every match; 0 when nothing matches."""
+        return pagination.total_pages(await self.total.get(), self.page_size)
+
+
+async def notification(
+    connect: Connect, viewer: Viewer, notification_id: str
+) -> NotificationRow | None:
+    """The viewer's notification with this id, or None (absent and not-yours alike)."""
+    parsed = parse_id(notification_id)
+    if parsed is None:
+        return None
+    async with connect() as conn:
+        return await queries.get_notification(conn, viewer, parsed)
+
+
+async def notifications(
+    connect: Connect,
+    viewer: Viewer,
+    cursors: CursorCodec,
+    spec: NotificationFilter,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Listing:
+    """A Relay window over the list."""
+    window = pagination.window(cursors, first=first, after=after, last=last, before=before)
+    async with connect() as conn:
+        found = await queries.list_window(conn, viewer, spec, window)
+    return Listing(
+        rows=found.rows,
+        cursors=[cursors.encode(queries.position_of(row)) for row in found.rows],
+        has_next_page=found.has_next_page,
+        has_previous_page=found.has_previous_page,
+        total=LazyTotal(connect, viewer, spec),
+    )
+
+
+async def notifications_page(
+    connect: Connect,
+    viewer: Viewer,
+    spec: NotificationFilter,
+    *,
+    page: int | None,
+    page_size: int | None,
+) -> Page:
+    """A numbered page of the list; null arguments mean their defaults."""
+    number, size = pagination.page_arguments(page, page_size)
+    offset, limit = pagination.page_bounds(number, size)
+    async with connect() as conn:
+        rows = await queries.list_page(conn, viewer, spec, offset, limit)
+    return Page(rows, number, size, LazyTotal(connect, viewer, spec))
+
+
+async def notification_counts(connect: Connect, viewer: Viewer, spec: NotificationFilter) -> Counts:
+    """The badge numbers over the filter's matches."""
+    async with connect() as conn:
+        return await queries.counts(conn, viewer, spec)

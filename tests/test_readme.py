@@ -41,6 +41,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from notifgql.auth import issue_token
+from notifgql.db import migrate
 from notifgql.demo import DEMO_ORGANIZATION, DEMO_RECIPIENT
 from notifgql.settings import DEV_JWT_SECRET
 from tests.conftest import create_pg_database
@@ -551,7 +552,8 @@ class TestPostgresBlock:
                 assert response.status == 401
         finally:
             server.stop()
-        assert "database at revision 0001" in server.stderr  # from `notifgql migrate`
+        # from `notifgql migrate`
+        assert f"database at revision {migrate.head_revision()}" in server.stderr
         shown = url.render_as_string(hide_password=True)
         assert f"notifgql on {shown}, 1 worker(s)" in server.stdout
         assert f"GraphQL endpoint and GraphiQL: http://0.0.0.0:{PORT}/graphql" in server.stdout

@@ -61,7 +61,8 @@ class Notification(Declared):
     first_unread_activity_id: strawberry.ID | None = on.value(
         lambda row: _id(row.first_unread_activity_id)
     )
-    changeset: JSON = on.value(lambda row: row.changeset)
+    # A stored JSON null (older rows) reads as the empty changeset a null input means.
+    changeset: JSON = on.value(lambda row: [] if row.changeset is None else row.changeset)
     last_action_at: datetime | None = on.value(lambda row: row.last_action_at)
     created_at: datetime = on.value(lambda row: row.created_at)
     organization_id: strawberry.ID = on.value(lambda row: str(row.organization_id))

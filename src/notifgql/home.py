@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from notifgql import appkeys
+from notifgql.accept import accepted
 
 
 def _links(graphiql: bool) -> dict[str, Any]:
@@ -25,17 +26,8 @@ def _links(graphiql: bool) -> dict[str, Any]:
 def _wants_html(request: web.Request) -> bool:
     """Whether the client ranks text/html above JSON (a browser does; curl does not)."""
     best: dict[str, float] = {}
-    for part in request.headers.get("Accept", "").split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        best[media.lower()] = max(best.get(media.lower(), 0.0), quality)
+    for media, quality in accepted(request.headers.get("Accept", "")):
+        best[media] = max(best.get(media, 0.0), quality)
     html = best.get("text/html", 0.0)
     json = max(best.get("application/json", 0.0), best.get("*/*", 0.0) * 0.99)
     return html > 0 and html >= json

@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from notifgql import requestkeys
+from notifgql.accept import accepted
 from notifgql.bodies import read_body
 from notifgql.errors import RETRY_AFTER_SECONDS, BadUserInput, ServiceUnavailable
 from notifgql.graphql.compiled import Plans
@@ -50,29 +51,22 @@ class RequestError(Exception):
         self.headers = headers or {}
 
 
+_CANDIDATES = {
+    GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
+    JSON: JSON,
+    # Wildcards get the legacy type: curl and older clients send */* and expect it.
+    "application/*": JSON,
+    "*/*": JSON,
+}
+
+
 def response_media_type(accept: str) -> str | None:
     """The media type to answer with, or None when the client accepts neither."""
     if not accept.strip():
         return JSON  # the specification's rule for clients that send no Accept
     best: tuple[float, int, str] | None = None
-    for position, part in enumerate(accept.split(",")):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        candidates = {
-            GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
-            JSON: JSON,
-            # Wildcards get the legacy type: curl and older clients send */* and expect it.
-            "application/*": JSON,
-            "*/*": JSON,
-        }
-        chosen = candidates.get(media.lower())
+    for position, (media, quality) in enumerate(accepted(accept)):
+        chosen = _CANDIDATES.get(media)
         if chosen is None or quality <= 0:
             continue
         rank = (quality, -position, chosen)

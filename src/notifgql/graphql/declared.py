@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import strawberry
@@ -61,6 +62,15 @@ class Reads(Generic[S]):
         """A leaf field: ``read(source)`` is its value as the response carries it."""
         return _Marker("value", read, None, description)
 
+    def column(self, attribute: Any, description: str | None = None) -> Any:
+        """A leaf that is a field of a named-tuple source as it is, e.g. ``Row.title``.
+
+        Written as the class attribute, so mypy still checks the name; read by position,
+        which costs half of what a lambda reading the attribute does, on every row.
+        """
+        position = _position(attribute)
+        return _Marker("value", itemgetter(position), None, description)
+
     def one(
         self, of: type[Declared], read: Callable[[S], Any], description: str | None = None
     ) -> Any:
@@ -76,6 +86,17 @@ class Reads(Generic[S]):
     def later(self, read: Callable[[S], Awaitable[Any]], description: str | None = None) -> Any:
         """A leaf computed only when selected (e.g. a count): ``read`` returns an awaitable."""
         return _Marker("later", read, None, description)
+
+
+def _position(attribute: Any) -> int:
+    """The index behind a named tuple's field accessor (``Row.title`` → 5)."""
+    try:
+        _getter, (position, _doc) = attribute.__reduce__()
+    except (TypeError, ValueError):
+        raise TypeError(f"{attribute!r} is not a field of a named tuple") from None
+    if not isinstance(position, int):
+        raise TypeError(f"{attribute!r} is not a field of a named tuple")
+    return position
 
 
 class Declared:

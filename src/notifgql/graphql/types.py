@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from notifgql.db.models import NotificationRow
+from notifgql.db.models import NotificationRow as Row
 from notifgql.graphql.declared import Declared, Reads, output_type
 from notifgql.graphql.roots import Listing, Page
 from notifgql.notifications.pagination import MAX_PAGE_SIZE
@@ -18,59 +18,59 @@ def _id(value: int | None) -> strawberry.ID | None:
     return None if value is None else strawberry.ID(str(value))
 
 
-on = Reads[NotificationRow]()
+on = Reads[Row]()
 
 
 @output_type("Who caused the notification.")
 class Actor(Declared):
     id: strawberry.ID = on.value(lambda row: str(row.actor_id))
-    name: str | None = on.value(lambda row: row.actor_name)
+    name: str | None = on.column(Row.actor_name)
 
 
 @output_type("One notification in the viewer's inbox.")
 class Notification(Declared):
     id: strawberry.ID = on.value(lambda row: str(row.id))
-    title: str = on.value(lambda row: row.title)
-    description: str | None = on.value(lambda row: row.description)
-    excerpt: str = on.value(lambda row: row.excerpt)
-    target_type: str | None = on.value(lambda row: row.target_type)
+    title: str = on.column(Row.title)
+    description: str | None = on.column(Row.description)
+    excerpt: str = on.column(Row.excerpt)
+    target_type: str | None = on.column(Row.target_type)
     target_id: strawberry.ID | None = on.value(lambda row: _id(row.target_id))
-    target_title: str | None = on.value(lambda row: row.target_title)
-    target_label: str | None = on.value(lambda row: row.target_label)
-    parent_type: str | None = on.value(lambda row: row.parent_type)
+    target_title: str | None = on.column(Row.target_title)
+    target_label: str | None = on.column(Row.target_label)
+    parent_type: str | None = on.column(Row.parent_type)
     parent_id: strawberry.ID | None = on.value(lambda row: _id(row.parent_id))
-    parent_title: str | None = on.value(lambda row: row.parent_title)
-    root_type: str | None = on.value(lambda row: row.root_type)
+    parent_title: str | None = on.column(Row.parent_title)
+    root_type: str | None = on.column(Row.root_type)
     root_id: strawberry.ID | None = on.value(lambda row: _id(row.root_id))
     project_id: strawberry.ID | None = on.value(lambda row: _id(row.project_id))
-    resource: str | None = on.value(lambda row: row.resource)
-    reason: str | None = on.value(lambda row: row.reason)
+    resource: str | None = on.column(Row.resource)
+    reason: str | None = on.column(Row.reason)
     read: bool = on.value(lambda row: row.read_at is not None)
-    read_at: datetime | None = on.value(lambda row: row.read_at)
+    read_at: datetime | None = on.column(Row.read_at)
     seen: bool = on.value(
         lambda row: row.seen_at is not None, "Shown to the person; clears the badge."
     )
-    seen_at: datetime | None = on.value(lambda row: row.seen_at)
+    seen_at: datetime | None = on.column(Row.seen_at)
     dismissed: bool = on.value(lambda row: row.dismissed_at is not None)
-    dismissed_at: datetime | None = on.value(lambda row: row.dismissed_at)
-    important: bool = on.value(lambda row: row.important)
-    mention: bool = on.value(lambda row: row.mention)
-    action_required: bool = on.value(lambda row: row.action_required)
-    made_by_automation: bool = on.value(lambda row: row.made_by_automation)
-    new_activities_count: int = on.value(lambda row: row.new_activities_count)
+    dismissed_at: datetime | None = on.column(Row.dismissed_at)
+    important: bool = on.column(Row.important)
+    mention: bool = on.column(Row.mention)
+    action_required: bool = on.column(Row.action_required)
+    made_by_automation: bool = on.column(Row.made_by_automation)
+    new_activities_count: int = on.column(Row.new_activities_count)
     first_unread_activity_id: strawberry.ID | None = on.value(
         lambda row: _id(row.first_unread_activity_id)
     )
     # A stored JSON null (older rows) reads as the empty changeset a null input means.
     changeset: JSON = on.value(lambda row: [] if row.changeset is None else row.changeset)
-    last_action_at: datetime | None = on.value(lambda row: row.last_action_at)
-    created_at: datetime = on.value(lambda row: row.created_at)
+    last_action_at: datetime | None = on.column(Row.last_action_at)
+    created_at: datetime = on.column(Row.created_at)
     organization_id: strawberry.ID = on.value(lambda row: str(row.organization_id))
     recipient_id: strawberry.ID = on.value(lambda row: str(row.recipient_id))
     actor: Actor | None = on.one(Actor, lambda row: None if row.actor_id is None else row)
 
 
-edge = Reads[tuple[NotificationRow, str]]()
+edge = Reads[tuple[Row, str]]()
 listing = Reads[Listing]()
 page = Reads[Page]()
 counts = Reads[Counts]()

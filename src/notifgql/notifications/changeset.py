@@ -15,11 +15,7 @@ from typing import Any
 import orjson
 
 from notifgql.errors import BadUserInput
-
-MAX_BYTES = 64 * 1024
-# Responses wrap a changeset a few levels deep (data, list, node, attributes) and JSON
-# encoders stop at a fixed depth (orjson: 254), so the input's own depth is bounded far below.
-MAX_DEPTH = 64
+from notifgql.notifications.limits import MAX_CHANGESET_BYTES, MAX_CHANGESET_DEPTH
 
 
 def encode(value: Any, *, parameter: str = "changeset") -> str:
@@ -30,7 +26,7 @@ def encode(value: Any, *, parameter: str = "changeset") -> str:
     except TypeError:
         # Lone surrogates, integers beyond 64 bits, non-string keys.
         raise BadUserInput(f"{parameter} must be JSON", parameter=parameter) from None
-    if len(encoded) > MAX_BYTES:
+    if len(encoded) > MAX_CHANGESET_BYTES:
         raise BadUserInput(f"{parameter} is larger than 64 KiB", parameter=parameter)
     return encoded.decode()
 
@@ -46,9 +42,9 @@ def _check_structure(value: Any, parameter: str) -> None:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:
+            if depth >= MAX_CHANGESET_DEPTH:
                 raise BadUserInput(
-                    f"{parameter} is nested more than {MAX_DEPTH} levels deep",
+                    f"{parameter} is nested more than {MAX_CHANGESET_DEPTH} levels deep",
                     parameter=parameter,
                 )
             children = item.values() if isinstance(item, dict) else item

@@ -15,13 +15,14 @@ from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.filters import NotificationFilter, check_text, check_time, where
+from notifgql.notifications.limits import (
+    MAX_ACTIVITIES_COUNT,
+    MAX_MARK_IDS,
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+)
 from notifgql.notifications.queries import Record, get_notification
 from notifgql.notifications.unit_of_work import UnitOfWork
-
-MAX_TITLE = 1_000
-MAX_TEXT = 10_000
-MAX_COUNT = 2**31 - 1
-MAX_MARK_IDS = 1_000
 
 
 def _now() -> datetime:
@@ -194,16 +195,18 @@ def validate_new(new: NewNotification) -> None:
     """Refuse what the inbox could not show or store well."""
     if not new.title.strip():
         raise BadUserInput("title must not be empty", parameter="title")
-    if len(new.title) > MAX_TITLE:
-        raise BadUserInput(f"title is longer than {MAX_TITLE} characters", parameter="title")
+    if len(new.title) > MAX_TITLE_LENGTH:
+        raise BadUserInput(f"title is longer than {MAX_TITLE_LENGTH} characters", parameter="title")
     for name, value in _shallow(new).items():
         if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                raise BadUserInput(f"{name} is longer than {MAX_TEXT} characters", parameter=name)
+            if len(value) > MAX_TEXT_LENGTH:
+                raise BadUserInput(
+                    f"{name} is longer than {MAX_TEXT_LENGTH} characters", parameter=name
+                )
             check_text(value, parameter=name)
     check_time(new.created_at, parameter="created_at")
     check_time(new.last_action_at, parameter="last_action_at")
-    if not 0 <= new.new_activities_count <= MAX_COUNT:
+    if not 0 <= new.new_activities_count <= MAX_ACTIVITIES_COUNT:
         raise BadUserInput("newActivitiesCount must be 0 or more", parameter="newActivitiesCount")
     encode_changeset(new.changeset)
 

@@ -15,8 +15,7 @@ from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
-
-MAX_FILTER_IDS = 1000
+from notifgql.notifications.limits import MAX_FILTER_IDS
 
 
 def check_text(value: str | None, *, parameter: str) -> None:

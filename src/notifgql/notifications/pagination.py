@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from notifgql.errors import BadUserInput
 
-DEFAULT_PAGE_SIZE = 30
-MAX_PAGE_SIZE = 200
+# Re-exported: the GraphQL output types read the page sizes from here.
+from notifgql.notifications.limits import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from notifgql.notifications.limits import MAX_CURSOR_LENGTH, MAX_PAGE_NUMBER
+from notifgql.notifications.limits import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 
 _VERSION = 1
 _PAYLOAD = struct.Struct(">Bqq")
@@ -57,7 +59,7 @@ class CursorCodec:
     def decode(self, cursor: str, *, parameter: str) -> Position:
         """The position ``cursor`` names; raises BadUserInput for anything we did not issue."""
         invalid = BadUserInput(f"{parameter} is not a valid cursor", parameter=parameter)
-        if len(cursor) > 64 or not cursor.isascii():
+        if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise invalid
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -116,7 +118,7 @@ def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     _check_size(page_size, "pageSize")
     if page < 1:
         raise BadUserInput("page must be 1 or more", parameter="page")
-    if page > 10_000_000:
+    if page > MAX_PAGE_NUMBER:
         raise BadUserInput("page is too large", parameter="page")
     return (page - 1) * page_size, page_size
 

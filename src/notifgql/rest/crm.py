@@ -15,13 +15,17 @@ from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
 from notifgql.notifications import commands, pagination, queries
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+from notifgql.notifications.limits import (
+    DEFAULT_CRM_PAGE_SIZE,
+    MAX_CRM_OPERATIONS,
+    MAX_PAGE_NUMBER,
+    MAX_PAGE_SIZE,
+)
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
 
 PATH = "/notifications"
-DEFAULT_PER_PAGE = 100
-MAX_OPERATIONS = 1_000
 _ZERO_ONE = ({"1"}, {"0"})
 _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
 
@@ -45,12 +49,12 @@ async def list_notifications(request: web.Request) -> web.Response:
             else None
         ),
     )
-    page = parse_int(query.get("page", "1"), "page", low=1, high=10_000_000)
+    page = parse_int(query.get("page", "1"), "page", low=1, high=MAX_PAGE_NUMBER)
     per_page = parse_int(
-        query.get("per_page", str(DEFAULT_PER_PAGE)),
+        query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)),
         "per_page",
         low=1,
-        high=pagination.MAX_PAGE_SIZE,
+        high=MAX_PAGE_SIZE,
     )
     offset, limit = pagination.page_bounds(page, per_page)
     async with request.app[appkeys.DATABASE].read() as conn:
@@ -97,8 +101,10 @@ def parse_operations(body: Any) -> tuple[bool, list[int]]:
     operations = body["operations"]
     if not operations:
         raise BadUserInput("operations must not be empty", parameter="operations")
-    if len(operations) > MAX_OPERATIONS:
-        raise BadUserInput(f"At most {MAX_OPERATIONS} operations at once", parameter="operations")
+    if len(operations) > MAX_CRM_OPERATIONS:
+        raise BadUserInput(
+            f"At most {MAX_CRM_OPERATIONS} operations at once", parameter="operations"
+        )
     wildcard = False
     ids: list[int] = []
     for index, operation in enumerate(operations):

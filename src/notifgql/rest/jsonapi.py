@@ -24,6 +24,7 @@ from notifgql.errors import BadUserInput, NotFound
 from notifgql.ids import parse_id
 from notifgql.notifications import commands, pagination, queries
 from notifgql.notifications.filters import NotificationFilter, parse_ids, parse_single_id
+from notifgql.notifications.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_NUMBER, MAX_PAGE_SIZE
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import (
@@ -73,13 +74,13 @@ async def list_notifications(request: web.Request) -> web.Response:
     who = viewer(request)
     spec = parse_filter(request)
     number = parse_int(
-        request.query.get("page[number]", "1"), "page[number]", low=1, high=10_000_000
+        request.query.get("page[number]", "1"), "page[number]", low=1, high=MAX_PAGE_NUMBER
     )
     size = parse_int(
-        request.query.get("page[size]", str(pagination.DEFAULT_PAGE_SIZE)),
+        request.query.get("page[size]", str(DEFAULT_PAGE_SIZE)),
         "page[size]",
         low=1,
-        high=pagination.MAX_PAGE_SIZE,
+        high=MAX_PAGE_SIZE,
     )
     offset, limit = pagination.page_bounds(number, size)
     async with request.app[appkeys.DATABASE].read() as conn:
@@ -95,7 +96,7 @@ async def list_notifications(request: web.Request) -> web.Response:
             "total_pages": pages,
             "total_count": total,
             "page_size": size,
-            "max_page_size": pagination.MAX_PAGE_SIZE,
+            "max_page_size": MAX_PAGE_SIZE,
         },
     }
     return respond(document)

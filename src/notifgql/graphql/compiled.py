@@ -48,7 +48,7 @@ from notifgql.db.models import notifications
 from notifgql.errors import ServiceUnavailable
 from notifgql.graphql.context import Context
 from notifgql.graphql.documents import Documents
-from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
+from notifgql.graphql.inputs import NotificationFilterInput, to_domain_filter
 from notifgql.ids import parse_id
 from notifgql.notifications import pagination, queries
 from notifgql.notifications.pagination import CursorCodec
@@ -160,7 +160,7 @@ _COUNT_FIELDS: dict[str, Callable[[Counts], Json]] = {
 }
 _FILTER_NAMES = {
     field.graphql_name or field.python_name: field.python_name
-    for field in NotificationFilter.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    for field in NotificationFilterInput.__strawberry_definition__.fields  # type: ignore[attr-defined]
 }
 
 
@@ -368,7 +368,7 @@ def _filter(args: Mapping[str, Any]) -> Any:
     given = args.get("filter")
     if given is None:
         return to_domain_filter(None)
-    return NotificationFilter(
+    return NotificationFilterInput(
         **{_FILTER_NAMES[key]: value for key, value in given.items()}
     ).to_domain()
 

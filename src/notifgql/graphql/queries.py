@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from notifgql.graphql.context import Info
-from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
+from notifgql.graphql.inputs import NotificationFilterInput, to_domain_filter
 from notifgql.graphql.types import (
     Notification,
     NotificationConnection,
@@ -38,7 +38,7 @@ class Query:
     async def notifications(
         self,
         info: Info,
-        filter: NotificationFilter | None = None,
+        filter: NotificationFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -72,7 +72,7 @@ class Query:
     async def notifications_page(
         self,
         info: Info,
-        filter: NotificationFilter | None = None,
+        filter: NotificationFilterInput | None = None,
         page: int | None = 1,
         page_size: int | None = DEFAULT_PAGE_SIZE,
     ) -> NotificationPage:
@@ -91,7 +91,7 @@ class Query:
 
     @strawberry.field(description="Badge numbers over the notifications the filter matches.")
     async def notification_counts(
-        self, info: Info, filter: NotificationFilter | None = None
+        self, info: Info, filter: NotificationFilterInput | None = None
     ) -> NotificationCounts:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)

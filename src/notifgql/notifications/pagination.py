@@ -58,7 +58,7 @@ class CursorCodec:
 
     def decode(self, cursor: str, *, parameter: str) -> Position:
         """The position ``cursor`` names; raises BadUserInput for anything we did not issue."""
-        invalid = BadUserInput(f"{parameter} is not a valid cursor", parameter=parameter)
+        invalid = BadUserInput.about(parameter, "is not a valid cursor")
         if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise invalid
         try:
@@ -115,11 +115,11 @@ def page_arguments(page: int | None, page_size: int | None) -> tuple[int, int]:
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     """Validate page-number arguments; returns (offset, limit)."""
-    _check_size(page_size, "pageSize")
+    _check_size(page_size, "page_size")
     if page < 1:
-        raise BadUserInput("page must be 1 or more", parameter="page")
+        raise BadUserInput.about("page", "must be 1 or more")
     if page > MAX_PAGE_NUMBER:
-        raise BadUserInput("page is too large", parameter="page")
+        raise BadUserInput.about("page", "is too large")
     return (page - 1) * page_size, page_size
 
 
@@ -130,7 +130,5 @@ def total_pages(total: int, page_size: int) -> int:
 
 def _check_size(size: int, parameter: str) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadUserInput(
-            f"{parameter} must be between 1 and {MAX_PAGE_SIZE}", parameter=parameter
-        )
+        raise BadUserInput.about(parameter, f"must be between 1 and {MAX_PAGE_SIZE}")
     return size

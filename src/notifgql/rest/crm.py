@@ -27,12 +27,21 @@ from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
 
 PATH = "/notifications"
 _ZERO_ONE = ({"1"}, {"0"})
+# This dialect's query parameter for each filter field it offers (all 0/1 flags).
+FILTERS = {"seen": "seen", "action_required": "action_required"}
+# Neutral parameter name → this dialect's: the one place CRM's names live.
+PARAMETERS: dict[str, str] = {
+    **{f"{NotificationFilter.OWNER}.{field}": key for key, field in FILTERS.items()},
+    "page": "page",
+    "page_size": "per_page",
+    "ids": "operations",
+}
 _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
 
 
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
-    app.middlewares.append(error_boundary((PATH,), render_error))
+    app.middlewares.append(error_boundary((PATH,), render_error, PARAMETERS))
     app.router.add_get(PATH, list_notifications)
     app.router.add_patch(PATH, patch_notifications)
 
@@ -41,20 +50,16 @@ async def list_notifications(request: web.Request) -> web.Response:
     """GET ``{count, page, per_page, notifications}``; count is every match, not the page."""
     who = viewer(request)
     query = request.query
-    spec = NotificationFilter(
-        seen=parse_bool(query["seen"], "seen", _ZERO_ONE) if "seen" in query else None,
-        action_required=(
-            parse_bool(query["action_required"], "action_required", _ZERO_ONE)
-            if "action_required" in query
-            else None
-        ),
+    spec = NotificationFilter.from_client(
+        {
+            field: parse_bool(query[key], f"{NotificationFilter.OWNER}.{field}", _ZERO_ONE)
+            for key, field in FILTERS.items()
+            if key in query
+        }
     )
     page = parse_int(query.get("page", "1"), "page", low=1, high=MAX_PAGE_NUMBER)
     per_page = parse_int(
-        query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)),
-        "per_page",
-        low=1,
-        high=MAX_PAGE_SIZE,
+        query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
     )
     offset, limit = pagination.page_bounds(page, per_page)
     async with request.app[appkeys.DATABASE].read() as conn:

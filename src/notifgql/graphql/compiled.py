@@ -433,7 +433,7 @@ async def run_plan(
 ) -> dict[str, Any] | None:
     """The response body, or None when the regular executor must answer instead."""
     viewer = context.viewer_or_none
-    if viewer is None or viewer.role != "user":
+    if viewer is None or not viewer.has_inbox:
         return None
     definitions = plan.operation.variable_definitions or ()
     coerced = get_variable_values(plan.schema, definitions, variables or {})

@@ -13,7 +13,7 @@ from notifgql import appkeys
 from notifgql.bodies import read_body
 from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, pagination, queries
+from notifgql.notifications import commands
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
 from notifgql.notifications.limits import (
     DEFAULT_CRM_PAGE_SIZE,
@@ -21,6 +21,7 @@ from notifgql.notifications.limits import (
     MAX_PAGE_NUMBER,
     MAX_PAGE_SIZE,
 )
+from notifgql.notifications.numbered_pages import read_numbered_page
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
@@ -61,15 +62,12 @@ async def list_notifications(request: web.Request) -> web.Response:
     per_page = parse_int(
         query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
     )
-    offset, limit = pagination.page_bounds(page, per_page)
-    async with request.app[appkeys.DATABASE].read() as conn:
-        rows = await queries.list_page(conn, who, spec, offset, limit)
-        total = await queries.count(conn, who, spec)
+    found = await read_numbered_page(request.app[appkeys.DATABASE], who, spec, page, per_page)
     body = {
-        "count": total,
+        "count": found.total,
         "page": page,
         "per_page": per_page,
-        "notifications": [item(row) for row in rows],
+        "notifications": [item(row) for row in found.rows],
     }
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 

@@ -22,9 +22,10 @@ from notifgql import appkeys
 from notifgql.auth import Viewer
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, pagination, queries
+from notifgql.notifications import commands, queries
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_NUMBER, MAX_PAGE_SIZE
+from notifgql.notifications.numbered_pages import read_numbered_page
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import (
@@ -113,19 +114,15 @@ async def list_notifications(request: web.Request) -> web.Response:
     size = parse_int(
         request.query.get(PAGE_SIZE, str(DEFAULT_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
     )
-    offset, limit = pagination.page_bounds(number, size)
-    async with request.app[appkeys.DATABASE].read() as conn:
-        rows = await queries.list_page(conn, who, spec, offset, limit)
-        total = await queries.count(conn, who, spec)
-    pages = pagination.total_pages(total, size)
+    page = await read_numbered_page(request.app[appkeys.DATABASE], who, spec, number, size)
     tz = zone(request)
     document = {
-        "data": [resource(row, tz) for row in rows],
-        "links": links(request, number, size, pages),
+        "data": [resource(row, tz) for row in page.rows],
+        "links": links(request, number, size, page.pages),
         "meta": {
             "current_page": number,
-            "total_pages": pages,
-            "total_count": total,
+            "total_pages": page.pages,
+            "total_count": page.total,
             "page_size": size,
             "max_page_size": MAX_PAGE_SIZE,
         },

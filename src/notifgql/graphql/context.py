@@ -11,8 +11,8 @@ from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import Unauthenticated
 from notifgql.graphql.slots import SubscriptionSlots
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.counts_hub import CountsHub
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 
 

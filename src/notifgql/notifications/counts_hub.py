@@ -19,8 +19,8 @@ from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import MASKED_MESSAGE, NotifGqlError
 from notifgql.notifications import queries
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.filters import EVERYTHING
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.queries import Counts
 
 log = logging.getLogger(__name__)

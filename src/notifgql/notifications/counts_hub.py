@@ -123,11 +123,6 @@ class CountsHub:
         self._inboxes: dict[Inbox, InboxCounts] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
-    @property
-    def inbox_count(self) -> int:
-        """Inboxes with a reader running."""
-        return len(self._inboxes)
-
     def join(self, inbox: Inbox) -> CountsFeed:
         """Start receiving ``inbox``'s counts: the current ones, then after every change."""
         shared = self._inboxes.get(inbox)

@@ -20,7 +20,7 @@ MAX_PAGE_NUMBER = 10_000_000
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 30
 DEFAULT_CRM_PAGE_SIZE = 100
-# A cursor we issue is 36 characters; anything much longer is refused before decoding.
+# A cursor this server writes is 36 characters; a much longer one is refused unread.
 MAX_CURSOR_LENGTH = 64
 
 # Characters in a new notification's title, and in any other of its texts.

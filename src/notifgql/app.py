@@ -18,10 +18,10 @@ from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
 from notifgql.home import home
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
 from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.counts_hub import CountsHub, read_counts
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes

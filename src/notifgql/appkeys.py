@@ -7,8 +7,8 @@ from aiohttp import web
 from notifgql.db.engine import Database
 from notifgql.graphql.documents import Documents
 from notifgql.graphql.slots import SubscriptionSlots
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.counts_hub import CountsHub
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics
 from notifgql.settings import Settings

@@ -27,11 +27,20 @@ class Viewer:
     expires_at: float | None = None
 
     @property
-    def recipient_id(self) -> int:
-        """The inbox owner's id; only user tokens have an inbox."""
-        if self.role != "user":
+    def has_inbox(self) -> bool:
+        """Whether the caller owns an inbox: only user tokens do."""
+        return self.role == "user"
+
+    def require_inbox(self) -> Viewer:
+        """The viewer itself when it owns an inbox; FORBIDDEN for a service token."""
+        if not self.has_inbox:
             raise Forbidden("This operation needs a user token")
-        return int(self.subject)
+        return self
+
+    @property
+    def recipient_id(self) -> int:
+        """The inbox owner's id; FORBIDDEN for a token without an inbox."""
+        return int(self.require_inbox().subject)
 
     def require_service(self) -> None:
         """Refuse unless the token is a service token."""

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.notifications import commands, queries
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.commands import NewNotification
 from notifgql.notifications.filters import EVERYTHING
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 
 DEMO_ORGANIZATION = 810

@@ -9,9 +9,16 @@
     └── ServiceUnavailable   SERVICE_UNAVAILABLE       503
 
 Anything else that escapes is an ``INTERNAL_SERVER_ERROR``: logged in full, shown masked.
+
+An error about one input names it in the domain's neutral terms (``filter.target_type``,
+``notification.title``, ``page_size``); each door renders that name as its clients know it
+(``filter.targetType``, ``filter[type]``, ``per_page``) through its own table of names.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Self
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 # All a client is told of an unexpected error; the details go to the log.
@@ -27,8 +34,30 @@ class NotifGqlError(Exception):
     def __init__(self, message: str, *, parameter: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        # The input at fault (a GraphQL argument or a REST query parameter), when one is.
+        # The input at fault, in neutral terms; a door-specific one only where a door's own
+        # parsing refuses something the domain has no name for (an unknown parameter).
         self.parameter = parameter
+        # What the message says of the parameter, when it begins with the parameter's name.
+        self._predicate: str | None = None
+
+    @classmethod
+    def about(cls, parameter: str, predicate: str) -> Self:
+        """An error whose message is ``parameter`` then ``predicate``, e.g. "page is too large"."""
+        error = cls(f"{parameter} {predicate}", parameter=parameter)
+        error._predicate = predicate
+        return error
+
+    def named(self, names: Mapping[str, str]) -> tuple[str, str | None]:
+        """The message and the parameter in one door's terms, given its table of names.
+
+        A name the table lacks is already the door's own, and is kept.
+        """
+        if self.parameter is None:
+            return self.message, None
+        name = names.get(self.parameter, self.parameter)
+        if self._predicate is None:
+            return self.message, name
+        return f"{name} {self._predicate}", name
 
 
 class Unauthenticated(NotifGqlError):

@@ -110,4 +110,5 @@ async def test_deep_changeset_renders_everywhere(api: Api) -> None:
 async def test_too_deep_is_refused_and_nothing_is_written(api: Api, depth: int) -> None:
     variables = {"input": {"recipientId": "1001", "title": "t", "changeset": nested(depth)}}
     body = await refused(api, CREATE, variables, "BAD_USER_INPUT", role="service")
-    assert body["errors"][0]["message"] == "changeset is nested more than 64 levels deep"
+    assert body["errors"][0]["message"] == "input.changeset is nested more than 64 levels deep"
+    assert body["errors"][0]["extensions"]["parameter"] == "input.changeset"

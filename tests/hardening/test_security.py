@@ -287,7 +287,7 @@ class TestHostileText:
     async def test_blank_text(self, api: Api) -> None:
         blank = {"input": {"recipientId": "1001", "title": "   "}}
         body = await api.gql(CREATE, blank, role="service")
-        assert body["errors"][0]["message"] == "title must not be empty"
+        assert body["errors"][0]["message"] == "input.title must not be empty"
         fields: dict[str, Any] = dict.fromkeys(TEXT_INPUTS, " \t ")
         fields["title"] = " ok "
         variables = {"input": {"recipientId": "1001", "actorId": "7", **fields}}

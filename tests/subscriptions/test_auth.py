@@ -4,6 +4,7 @@ import pytest
 
 from notifgql.auth import issue_token
 from tests.client import ALICE, Api
+from tests.subscriptions.brokers import subscriber_count
 from tests.subscriptions.ws import COUNTS, LEGACY_WS, TRANSPORT_WS, Sockets
 
 
@@ -84,7 +85,7 @@ class TestGraphQLTransportWS:
         await socket.start(COUNTS)
 
         assert await socket.receive_close() == (4401, "Unauthorized")
-        assert socket.broker.subscriber_count == 0
+        assert subscriber_count(socket.broker) == 0
 
 
 class TestLegacyGraphQLWS:

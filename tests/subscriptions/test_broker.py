@@ -8,15 +8,16 @@ from collections.abc import Sequence
 import orjson
 import pytest
 
-from notifgql.notifications.broker import (
+from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.local_broker import LocalBroker
+from notifgql.notifications.relay_broker import RelayBroker
+from notifgql.notifications.relay_messages import (
     MAX_MESSAGE_BYTES,
     RESYNC_MESSAGE,
-    LocalBroker,
-    RelayBroker,
     decode_message,
     encode_events,
 )
-from notifgql.notifications.events import InboxEvent
+from tests.subscriptions.brokers import subscriber_count
 
 INBOX = (10, 1001)
 
@@ -81,26 +82,7 @@ class TestSubscriber:
         broker.resync_all()
 
         assert queued(subscriber) == []
-        assert broker.subscriber_count == 0
-
-
-class TestUntilSubscribed:
-    async def test_wakes_when_the_count_is_reached(self) -> None:
-        broker = LocalBroker()
-        waiting = asyncio.ensure_future(broker.until_subscribed(2))
-        broker.subscribe(INBOX)
-        await asyncio.sleep(0)  # let the waiter run: it must still be waiting
-        assert not waiting.done()
-
-        broker.subscribe(INBOX)
-
-        await asyncio.wait_for(waiting, 1)
-
-    async def test_returns_at_once_when_already_there(self) -> None:
-        broker = LocalBroker()
-        broker.subscribe(INBOX)
-
-        await asyncio.wait_for(broker.until_subscribed(1), 1)
+        assert subscriber_count(broker) == 0
 
 
 class TestWireFormat:

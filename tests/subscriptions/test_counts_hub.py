@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.counts_hub import CountsHub, Inbox
 from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.queries import Counts
+from tests.subscriptions.brokers import inbox_count, subscriber_count
 from tests.subscriptions.ws import TIMEOUT
 
 INBOX = (10, 1001)
@@ -49,10 +50,10 @@ class TestCountsHub:
         broker = LocalBroker()
         hub = CountsHub(broker, Loader())
         feeds = [hub.join(INBOX) for _ in range(3)]
-        assert (hub.inbox_count, broker.subscriber_count) == (1, 1)
+        assert (inbox_count(hub), subscriber_count(broker)) == (1, 1)
 
         for feed in feeds:
             hub.leave(feed)
 
-        assert (hub.inbox_count, broker.subscriber_count) == (0, 0)
+        assert (inbox_count(hub), subscriber_count(broker)) == (0, 0)
         await hub.close()

@@ -4,6 +4,7 @@ import pytest
 
 from tests.client import ALICE, ALICE_ELSEWHERE, BOB, Api
 from tests.subscriptions.actions import create
+from tests.subscriptions.brokers import subscriber_count
 from tests.subscriptions.ws import CREATED, LEGACY_WS, PROTOCOLS, TRANSPORT_WS, Sockets
 
 
@@ -89,4 +90,4 @@ class TestNotificationCreated:
         assert frame["id"] == "1"
         errors = frame["payload"] if protocol == TRANSPORT_WS else [frame["payload"]]
         assert [error["extensions"]["code"] for error in errors] == ["FORBIDDEN"]
-        assert socket.broker.subscriber_count == 0
+        assert subscriber_count(socket.broker) == 0

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from notifgql import appkeys
 from tests.client import ALICE, BOB, Api, Person
 from tests.subscriptions.actions import change, create
+from tests.subscriptions.brokers import inbox_count, subscriber_count
 from tests.subscriptions.test_counts import counts
 from tests.subscriptions.ws import COUNTS, LEGACY_WS, Socket, Sockets
 
@@ -127,11 +128,11 @@ class TestSharedCounts:
         for id in IDS:
             await socket.subscribe(COUNTS, id)
         await socket.results(len(IDS))
-        assert (hub.inbox_count, socket.broker.subscriber_count) == (1, 1)
+        assert (inbox_count(hub), subscriber_count(socket.broker)) == (1, 1)
 
         for id in IDS:
             await socket.send({"id": id, "type": "stop"})
             assert await socket.receive() == {"id": id, "type": "complete"}
 
-        assert (hub.inbox_count, socket.broker.subscriber_count) == (0, 0)
+        assert (inbox_count(hub), subscriber_count(socket.broker)) == (0, 0)
         assert socket.slots.open_count == 0

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from notifgql import appkeys
 from notifgql.graphql.slots import SubscriptionSlots
-from notifgql.notifications.broker import LocalBroker
+from notifgql.notifications.local_broker import LocalBroker
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"

@@ -49,7 +49,7 @@ from notifgql.graphql import roots
 from notifgql.graphql.context import Context
 from notifgql.graphql.declared import Declared, Field, fields_of
 from notifgql.graphql.documents import Documents
-from notifgql.graphql.inputs import NotificationFilter as FilterInput
+from notifgql.graphql.inputs import NotificationFilterInput as FilterInput
 from notifgql.graphql.inputs import to_domain_filter
 from notifgql.graphql.types import (
     Notification,
@@ -317,7 +317,7 @@ class Plans:
     ) -> dict[str, Any] | None:
         """The response body, or None when the regular executor must answer instead."""
         viewer = context.viewer_or_none
-        if viewer is None or viewer.role != "user":
+        if viewer is None or not viewer.has_inbox:
             return None
         definitions = plan.operation.variable_definitions or ()
         coerced = get_variable_values(plan.schema, definitions, variables or {})

@@ -9,10 +9,10 @@ from strawberry.types import Info as StrawberryInfo
 
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
-from notifgql.errors import Forbidden, Unauthenticated
+from notifgql.errors import Unauthenticated
 from notifgql.graphql.slots import SubscriptionSlots
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.counts_hub import CountsHub
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 
 
@@ -44,10 +44,7 @@ class Context:
     def inbox_viewer(self) -> Viewer:
         """The viewer as the owner of an inbox; FORBIDDEN for a service token, before any
         input is looked at, so that the answer never depends on the arguments."""
-        viewer = self.viewer
-        if viewer.role != "user":
-            raise Forbidden("This operation needs a user token")
-        return viewer
+        return self.viewer.require_inbox()
 
 
 Info = StrawberryInfo[Context, None]

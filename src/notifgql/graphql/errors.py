@@ -12,19 +12,22 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from notifgql.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, BadUserInput, NotifGqlError
+from notifgql.graphql.inputs import PARAMETERS
 
 log = logging.getLogger("notifgql.graphql")
 
 
 def coded(error: GraphQLError, *, streaming: bool = False) -> GraphQLError:
-    """The error as the client sees it: a safe message and ``extensions.code``.
+    """The error as the client sees it: a safe message and ``extensions.code``, and the
+    argument at fault (``filter.targetType``) in ``extensions.parameter`` where there is one.
 
     ``streaming`` marks an error raised by a running subscription's event stream: it has
     no path, yet it comes from the server, not from the request.
     """
     original = error.original_error
     if isinstance(original, NotifGqlError):
-        return _with_code(error, original.code, original.message)
+        message, parameter = original.named(PARAMETERS)
+        return _with_code(error, original.code, message, parameter)
     if original is None or (error.path is None and not streaming):
         # graphql-core's own errors (syntax, validation, variable coercion) all come before
         # execution and are about the request, never about the server.
@@ -34,7 +37,12 @@ def coded(error: GraphQLError, *, streaming: bool = False) -> GraphQLError:
     return _with_code(error, INTERNAL_SERVER_ERROR, MASKED_MESSAGE)
 
 
-def _with_code(error: GraphQLError, code: str, message: str) -> GraphQLError:
+def _with_code(
+    error: GraphQLError, code: str, message: str, parameter: str | None = None
+) -> GraphQLError:
+    extensions = {**(error.extensions or {}), "code": code}
+    if parameter is not None:
+        extensions["parameter"] = parameter
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -42,7 +50,7 @@ def _with_code(error: GraphQLError, code: str, message: str) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions=extensions,
     )
 
 

@@ -184,7 +184,7 @@ async def _execute(
     if (
         plans is not None
         and viewer is not None
-        and viewer.role == "user"
+        and viewer.has_inbox
         and (plan := await plans.get(query, operation_name)) is not None
     ):
         fast = await plans.run(plan, context, variables)

@@ -1,137 +1,120 @@
-"""GraphQL input types and their translation into domain values."""
+"""GraphQL input types, generated from the domain's declarations, and their names.
+
+Each input's fields are the domain value object's (``NotificationFilter``,
+``NewNotification``): names in camelCase, types mapped (ids become ``ID``, any JSON
+becomes ``JSON``), defaults and descriptions as declared there. Adding a field to the
+domain object adds it here; converting back goes field by field through the domain's
+``from_client``, which parses ids and names errors in neutral terms that ``PARAMETERS``
+turns into argument paths.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any, Optional, TypeVar, Union, get_args, get_origin
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.utils.str_converters import to_camel_case
 
 from notifgql.notifications.commands import NewNotification
-from notifgql.notifications.filters import (
-    EVERYTHING,
-    parse_ids,
-    parse_single_id,
-)
-from notifgql.notifications.filters import (
-    NotificationFilter as DomainFilter,
-)
+from notifgql.notifications.fields import IdList, IdText, description, hints, marker
+from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+
+T = TypeVar("T")
 
 
-@strawberry.input(
-    description="Conditions, all optional, combined with AND. Time bounds are exclusive."
-)
-class NotificationFilter:
-    ids: list[strawberry.ID] | None = None
-    read: bool | None = None
-    seen: bool | None = None
-    dismissed: bool | None = None
-    important: bool | None = None
-    mention: bool | None = None
-    action_required: bool | None = None
-    made_by_automation: bool | None = None
-    target_type: str | None = strawberry.field(
-        default=None, description='Case-insensitive: "Task" matches "task".'
-    )
-    project_id: strawberry.ID | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    last_action_after: datetime | None = None
-    last_action_before: datetime | None = None
+def graphql_type(hint: Any) -> Any:
+    """The Strawberry type for a domain field's type."""
+    how = marker(hint)
+    optional = type(None) in get_args(hint)
+    if isinstance(how, IdText):
+        base: Any = strawberry.ID
+    elif isinstance(how, IdList):
+        base = list[strawberry.ID]
+    elif hint is Any:
+        base = JSON
+    else:
+        given = [arg for arg in get_args(hint) if arg is not type(None)]
+        if get_origin(hint) in (Union, types.UnionType) and len(given) == 1:
+            base = given[0]
+        elif hint in (bool, int, str, datetime):
+            base = hint
+        else:
+            raise TypeError(f"no GraphQL type for {hint!r}")
+    return Optional[base] if optional else base  # noqa: UP045 (a runtime type, not a hint)
 
-    def to_domain(self) -> DomainFilter:
+
+def domain_input(domain: type, *, name: str, description_: str) -> Callable[[type[T]], type[T]]:
+    """A class decorator that gives a Strawberry input the fields of ``domain``.
+
+    A field with a built default (a list) is optional and null here; the domain builds
+    its default when the client sends none.
+    """
+
+    def build(cls: type[T]) -> type[T]:
+        annotations: dict[str, Any] = {}
+        for field in dataclasses.fields(domain):
+            kind = graphql_type(hints(domain)[field.name])
+            options: dict[str, Any] = {"description": description(field)}
+            if field.default is not dataclasses.MISSING:
+                options["default"] = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                kind, options["default"] = Optional[kind], None  # noqa: UP045
+            annotations[field.name] = kind
+            setattr(cls, field.name, strawberry.field(**options))
+        cls.__annotations__ = annotations
+        return strawberry.input(name=name, description=description_)(cls)
+
+    return build
+
+
+def to_domain(value: object, domain: Callable[[Mapping[str, Any]], T], kind: type) -> T:
+    """The domain value a generated input holds, built field by field."""
+    return domain({field.name: getattr(value, field.name) for field in dataclasses.fields(kind)})
+
+
+@domain_input(
+    NotificationFilter,
+    name="NotificationFilter",
+    description_="Conditions, all optional, combined with AND. Time bounds are exclusive.",
+)
+class NotificationFilterInput:
+    def to_domain(self) -> NotificationFilter:
         """The domain filter this input asks for; malformed ids are bad input."""
-        return DomainFilter(
-            ids=None if self.ids is None else parse_ids(self.ids, parameter="filter.ids"),
-            read=self.read,
-            seen=self.seen,
-            dismissed=self.dismissed,
-            important=self.important,
-            mention=self.mention,
-            action_required=self.action_required,
-            made_by_automation=self.made_by_automation,
-            target_type=self.target_type,
-            project_id=(
-                None
-                if self.project_id is None
-                else parse_single_id(self.project_id, parameter="filter.projectId")
-            ),
-            created_after=self.created_after,
-            created_before=self.created_before,
-            last_action_after=self.last_action_after,
-            last_action_before=self.last_action_before,
-        )
+        return to_domain(self, NotificationFilter.from_client, NotificationFilter)
 
 
-def to_domain_filter(value: NotificationFilter | None) -> DomainFilter:
+def to_domain_filter(value: NotificationFilterInput | None) -> NotificationFilter:
     """The domain filter for an optional filter argument."""
     return EVERYTHING if value is None else value.to_domain()
 
 
-@strawberry.input(description="A notification a service publishes into a recipient's inbox.")
+@domain_input(
+    NewNotification,
+    name="CreateNotificationInput",
+    description_="A notification a service publishes into a recipient's inbox.",
+)
 class CreateNotificationInput:
-    recipient_id: strawberry.ID
-    title: str
-    actor_id: strawberry.ID | None = None
-    actor_name: str | None = None
-    description: str | None = None
-    excerpt: str = ""
-    target_type: str | None = None
-    target_id: strawberry.ID | None = None
-    target_title: str | None = None
-    target_label: str | None = None
-    parent_type: str | None = None
-    parent_id: strawberry.ID | None = None
-    parent_title: str | None = None
-    root_type: str | None = None
-    root_id: strawberry.ID | None = None
-    project_id: strawberry.ID | None = None
-    resource: str | None = None
-    reason: str | None = None
-    important: bool = False
-    mention: bool = False
-    action_required: bool = False
-    made_by_automation: bool = False
-    new_activities_count: int = 0
-    first_unread_activity_id: strawberry.ID | None = None
-    changeset: JSON | None = None
-    last_action_at: datetime | None = None
-    created_at: datetime | None = None
-
     def to_domain(self) -> NewNotification:
         """The domain value; every id must be a valid id."""
+        return to_domain(self, NewNotification.from_client, NewNotification)
 
-        def optional_id(value: strawberry.ID | None, name: str) -> int | None:
-            return None if value is None else parse_single_id(value, parameter=f"input.{name}")
 
-        return NewNotification(
-            recipient_id=parse_single_id(self.recipient_id, parameter="input.recipientId"),
-            title=self.title,
-            actor_id=optional_id(self.actor_id, "actorId"),
-            actor_name=self.actor_name,
-            description=self.description,
-            excerpt=self.excerpt,
-            target_type=self.target_type,
-            target_id=optional_id(self.target_id, "targetId"),
-            target_title=self.target_title,
-            target_label=self.target_label,
-            parent_type=self.parent_type,
-            parent_id=optional_id(self.parent_id, "parentId"),
-            parent_title=self.parent_title,
-            root_type=self.root_type,
-            root_id=optional_id(self.root_id, "rootId"),
-            project_id=optional_id(self.project_id, "projectId"),
-            resource=self.resource,
-            reason=self.reason,
-            important=self.important,
-            mention=self.mention,
-            action_required=self.action_required,
-            made_by_automation=self.made_by_automation,
-            new_activities_count=self.new_activities_count,
-            first_unread_activity_id=optional_id(
-                self.first_unread_activity_id, "firstUnreadActivityId"
-            ),
-            changeset=[] if self.changeset is None else self.changeset,
-            last_action_at=self.last_action_at,
-            created_at=self.created_at,
-        )
+def _paths(argument: str, domain: type, owner: str) -> dict[str, str]:
+    return {
+        f"{owner}.{field.name}": f"{argument}.{to_camel_case(field.name)}"
+        for field in dataclasses.fields(domain)
+    }
+
+
+# Neutral parameter name → GraphQL argument path: the one place GraphQL's names live.
+# Names absent here (ids, page, first, after, …) are the same in GraphQL.
+PARAMETERS: dict[str, str] = {
+    **_paths("filter", NotificationFilter, NotificationFilter.OWNER),
+    **_paths("input", NewNotification, NewNotification.OWNER),
+    "page_size": "pageSize",
+}

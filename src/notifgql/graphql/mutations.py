@@ -9,11 +9,16 @@ import strawberry
 from notifgql.auth import Viewer
 from notifgql.errors import NotFound
 from notifgql.graphql.context import Info
-from notifgql.graphql.inputs import CreateNotificationInput, NotificationFilter, to_domain_filter
+from notifgql.graphql.inputs import (
+    CreateNotificationInput,
+    NotificationFilterInput,
+    to_domain_filter,
+)
 from notifgql.graphql.types import MarkResult, Notification
 from notifgql.ids import parse_id
 from notifgql.notifications import commands
-from notifgql.notifications.filters import parse_ids
+from notifgql.notifications.fields import parse_ids
+from notifgql.notifications.limits import MAX_MARK_IDS
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 
@@ -56,7 +61,7 @@ class Mutation:
     )
     async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
         viewer = info.context.inbox_viewer
-        parsed = parse_ids(ids, parameter="ids")
+        parsed = parse_ids(ids, parameter="ids", most=MAX_MARK_IDS)
         count = await in_transaction(
             info.context.database,
             info.context.broker,
@@ -66,7 +71,7 @@ class Mutation:
 
     @strawberry.mutation(description="Set seenAt on every match, in one statement.")
     async def mark_all_seen(
-        self, info: Info, filter: NotificationFilter | None = None
+        self, info: Info, filter: NotificationFilterInput | None = None
     ) -> MarkResult:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)
@@ -79,7 +84,7 @@ class Mutation:
 
     @strawberry.mutation(description="Set readAt (and seenAt) on every match, in one statement.")
     async def mark_all_read(
-        self, info: Info, filter: NotificationFilter | None = None
+        self, info: Info, filter: NotificationFilterInput | None = None
     ) -> MarkResult:
         viewer = info.context.inbox_viewer
         spec = to_domain_filter(filter)

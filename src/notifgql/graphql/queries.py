@@ -6,7 +6,7 @@ import strawberry
 
 from notifgql.graphql import roots
 from notifgql.graphql.context import Info
-from notifgql.graphql.inputs import NotificationFilter, to_domain_filter
+from notifgql.graphql.inputs import NotificationFilterInput, to_domain_filter
 from notifgql.graphql.types import (
     Notification,
     NotificationConnection,
@@ -29,7 +29,7 @@ class Query:
     async def notifications(
         self,
         info: Info,
-        filter: NotificationFilter | None = None,
+        filter: NotificationFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -52,7 +52,7 @@ class Query:
     async def notifications_page(
         self,
         info: Info,
-        filter: NotificationFilter | None = None,
+        filter: NotificationFilterInput | None = None,
         page: int | None = 1,
         page_size: int | None = DEFAULT_PAGE_SIZE,
     ) -> NotificationPage:
@@ -68,7 +68,7 @@ class Query:
 
     @strawberry.field(description="Badge numbers over the notifications the filter matches.")
     async def notification_counts(
-        self, info: Info, filter: NotificationFilter | None = None
+        self, info: Info, filter: NotificationFilterInput | None = None
     ) -> NotificationCounts:
         viewer = info.context.inbox_viewer
         found = await roots.notification_counts(

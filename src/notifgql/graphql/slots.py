@@ -69,10 +69,6 @@ class SubscriptionSlots:
         """Subscriptions attached to the broker."""
         return self._live
 
-    def held_by(self, viewer: ViewerKey) -> int:
-        """How many subscriptions ``viewer`` holds."""
-        return self._held[viewer]
-
     def take(self, viewer: ViewerKey) -> Slot:
         """A slot for one more subscription of ``viewer``; TOO_MANY_SUBSCRIPTIONS at the cap."""
         if self._held[viewer] >= self.per_viewer:

@@ -26,8 +26,8 @@ from notifgql.graphql.context import Context, Info
 from notifgql.graphql.slots import Slot
 from notifgql.graphql.types import Notification, NotificationCounts
 from notifgql.notifications import queries
-from notifgql.notifications.broker import Subscriber
 from notifgql.notifications.events import EventKind
+from notifgql.notifications.subscriber import Subscriber
 
 T = TypeVar("T")
 

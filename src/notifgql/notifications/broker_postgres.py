@@ -20,7 +20,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from notifgql.notifications.broker import DEFAULT_QUEUE_SIZE, RelayBroker
+from notifgql.notifications.relay_broker import RelayBroker
+from notifgql.notifications.subscriber import DEFAULT_QUEUE_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,6 @@ class PostgresBroker(RelayBroker):
         self._conn: Any = None
         # asyncpg allows one operation at a time per connection: NOTIFY and ping take turns.
         self._lock = asyncio.Lock()
-
-    @property
-    def backend_pid(self) -> int | None:
-        """The server process id of the listening connection, when there is one."""
-        return None if self._conn is None else int(self._conn.get_server_pid())
 
     async def send(self, messages: Sequence[str]) -> None:
         """NOTIFY each message, in order, in one round trip."""

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from notifgql.notifications.broker import DEFAULT_QUEUE_SIZE, RelayBroker
+from notifgql.notifications.relay_broker import RelayBroker
+from notifgql.notifications.subscriber import DEFAULT_QUEUE_SIZE
 
 log = logging.getLogger(__name__)
 

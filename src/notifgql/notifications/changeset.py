@@ -15,23 +15,19 @@ from typing import Any
 import orjson
 
 from notifgql.errors import BadUserInput
-
-MAX_BYTES = 64 * 1024
-# Responses wrap a changeset a few levels deep (data, list, node, attributes) and JSON
-# encoders stop at a fixed depth (orjson: 254), so the input's own depth is bounded far below.
-MAX_DEPTH = 64
+from notifgql.notifications.limits import MAX_CHANGESET_BYTES, MAX_CHANGESET_DEPTH
 
 
-def encode(value: Any, *, parameter: str = "changeset") -> str:
+def encode(value: Any, *, parameter: str) -> str:
     """The JSON text to store for ``value``; BadUserInput when it is not storable JSON."""
     _check_structure(value, parameter)
     try:
         encoded = orjson.dumps(value)
     except TypeError:
         # Lone surrogates, integers beyond 64 bits, non-string keys.
-        raise BadUserInput(f"{parameter} must be JSON", parameter=parameter) from None
-    if len(encoded) > MAX_BYTES:
-        raise BadUserInput(f"{parameter} is larger than 64 KiB", parameter=parameter)
+        raise BadUserInput.about(parameter, "must be JSON") from None
+    if len(encoded) > MAX_CHANGESET_BYTES:
+        raise BadUserInput.about(parameter, f"is larger than {MAX_CHANGESET_BYTES // 1024} KiB")
     return encoded.decode()
 
 
@@ -46,17 +42,14 @@ def _check_structure(value: Any, parameter: str) -> None:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:
-                raise BadUserInput(
-                    f"{parameter} is nested more than {MAX_DEPTH} levels deep",
-                    parameter=parameter,
+            if depth >= MAX_CHANGESET_DEPTH:
+                raise BadUserInput.about(
+                    parameter, f"is nested more than {MAX_CHANGESET_DEPTH} levels deep"
                 )
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
         elif isinstance(item, float) and not math.isfinite(item):
             # JSON has no infinities or NaN; encoders would silently write null.
-            raise BadUserInput(
-                f"{parameter} holds a number outside JSON's range", parameter=parameter
-            )
+            raise BadUserInput.about(parameter, "holds a number outside JSON's range")
         elif item is not None and not isinstance(item, str | int | float | bool):
-            raise BadUserInput(f"{parameter} must be JSON", parameter=parameter)
+            raise BadUserInput.about(parameter, "must be JSON")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, and_, func, insert, select, update
 
@@ -14,14 +14,16 @@ from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
-from notifgql.notifications.filters import NotificationFilter, check_text, check_time, where
+from notifgql.notifications.fields import Id, check_text, check_time, from_client
+from notifgql.notifications.filters import NotificationFilter, where
+from notifgql.notifications.limits import (
+    MAX_ACTIVITIES_COUNT,
+    MAX_MARK_IDS,
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+)
 from notifgql.notifications.queries import Record, as_record, get_notification
 from notifgql.notifications.unit_of_work import UnitOfWork
-
-MAX_TITLE = 1_000
-MAX_TEXT = 10_000
-MAX_COUNT = 2**31 - 1
-MAX_MARK_IDS = 1_000
 
 
 def _now() -> datetime:
@@ -87,7 +89,7 @@ async def undismiss(work: UnitOfWork, viewer: Viewer, notification_id: int) -> R
 async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int:
     """Set seenAt on those of ``ids`` that are the viewer's and unseen; returns rows changed."""
     if len(ids) > MAX_MARK_IDS:
-        raise BadUserInput(f"At most {MAX_MARK_IDS} ids at once", parameter="ids")
+        raise BadUserInput.about("ids", f"may hold at most {MAX_MARK_IDS} ids")
     if not ids:
         return 0
     matches = _in_id_order(where(viewer, NotificationFilter(ids=tuple(ids))), t.c.seen_at.is_(None))
@@ -154,24 +156,31 @@ async def require_owned(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) ->
 
 @dataclass(frozen=True, slots=True)
 class NewNotification:
-    """What a service publishes into one recipient's inbox."""
+    """What a service publishes into one recipient's inbox.
 
-    recipient_id: int
+    These fields are the one declaration of what a publisher sends: the GraphQL input is
+    generated from them.
+    """
+
+    # The new notification's name in errors: ``notification.<field>``.
+    OWNER: ClassVar[str] = "notification"
+
+    recipient_id: Id
     title: str
-    actor_id: int | None = None
+    actor_id: Id | None = None
     actor_name: str | None = None
     description: str | None = None
     excerpt: str = ""
     target_type: str | None = None
-    target_id: int | None = None
+    target_id: Id | None = None
     target_title: str | None = None
     target_label: str | None = None
     parent_type: str | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
     parent_title: str | None = None
     root_type: str | None = None
-    root_id: int | None = None
-    project_id: int | None = None
+    root_id: Id | None = None
+    project_id: Id | None = None
     resource: str | None = None
     reason: str | None = None
     important: bool = False
@@ -179,10 +188,15 @@ class NewNotification:
     action_required: bool = False
     made_by_automation: bool = False
     new_activities_count: int = 0
-    first_unread_activity_id: int | None = None
+    first_unread_activity_id: Id | None = None
     changeset: Any = field(default_factory=list)
     last_action_at: datetime | None = None
     created_at: datetime | None = None
+
+    @classmethod
+    def from_client(cls, values: Mapping[str, Any]) -> NewNotification:
+        """The notification a door's values describe, by field name; ids may still be text."""
+        return from_client(cls, cls.OWNER, values)
 
 
 def _shallow(new: NewNotification) -> dict[str, Any]:
@@ -193,20 +207,28 @@ def _shallow(new: NewNotification) -> dict[str, Any]:
 
 def validate_new(new: NewNotification) -> None:
     """Refuse what the inbox could not show or store well."""
+
+    def name(field: str) -> str:
+        return f"{new.OWNER}.{field}"
+
     if not new.title.strip():
-        raise BadUserInput("title must not be empty", parameter="title")
-    if len(new.title) > MAX_TITLE:
-        raise BadUserInput(f"title is longer than {MAX_TITLE} characters", parameter="title")
-    for name, value in _shallow(new).items():
+        raise BadUserInput.about(name("title"), "must not be empty")
+    if len(new.title) > MAX_TITLE_LENGTH:
+        raise BadUserInput.about(name("title"), f"is longer than {MAX_TITLE_LENGTH} characters")
+    for field_name, value in _shallow(new).items():
         if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                raise BadUserInput(f"{name} is longer than {MAX_TEXT} characters", parameter=name)
-            check_text(value, parameter=name)
-    check_time(new.created_at, parameter="created_at")
-    check_time(new.last_action_at, parameter="last_action_at")
-    if not 0 <= new.new_activities_count <= MAX_COUNT:
-        raise BadUserInput("newActivitiesCount must be 0 or more", parameter="newActivitiesCount")
-    encode_changeset(new.changeset)
+            if len(value) > MAX_TEXT_LENGTH:
+                raise BadUserInput.about(
+                    name(field_name), f"is longer than {MAX_TEXT_LENGTH} characters"
+                )
+            check_text(value, parameter=name(field_name))
+        elif isinstance(value, datetime):
+            check_time(value, parameter=name(field_name))
+    if not 0 <= new.new_activities_count <= MAX_ACTIVITIES_COUNT:
+        raise BadUserInput.about(
+            name("new_activities_count"), f"must be between 0 and {MAX_ACTIVITIES_COUNT}"
+        )
+    encode_changeset(new.changeset, parameter=name("changeset"))
 
 
 async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotification) -> Record:

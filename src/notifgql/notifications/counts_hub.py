@@ -19,8 +19,8 @@ from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import MASKED_MESSAGE, NotifGqlError
 from notifgql.notifications import queries
-from notifgql.notifications.broker import LocalBroker
 from notifgql.notifications.filters import EVERYTHING
+from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.queries import Counts
 
 log = logging.getLogger(__name__)
@@ -122,11 +122,6 @@ class CountsHub:
         self._load = load
         self._inboxes: dict[Inbox, InboxCounts] = {}
         self._stopping: set[asyncio.Task[None]] = set()
-
-    @property
-    def inbox_count(self) -> int:
-        """Inboxes with a reader running."""
-        return len(self._inboxes)
 
     def join(self, inbox: Inbox) -> CountsFeed:
         """Start receiving ``inbox``'s counts: the current ones, then after every change."""

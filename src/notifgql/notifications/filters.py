@@ -3,49 +3,39 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, ColumnElement, Text, and_, bindparam, func, literal
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
-from notifgql.errors import BadUserInput
-from notifgql.ids import parse_id
-
-MAX_FILTER_IDS = 1000
-
-
-def check_text(value: str | None, *, parameter: str) -> None:
-    """Refuse text no database stores: NUL characters (PostgreSQL) and lone surrogates."""
-    if value is None:
-        return
-    if "\x00" in value:
-        raise BadUserInput(f"{parameter} contains a NUL character", parameter=parameter)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadUserInput(f"{parameter} is not valid Unicode text", parameter=parameter) from None
-
-
-def check_time(value: datetime | None, *, parameter: str) -> None:
-    """Refuse a time whose UTC equivalent lies outside years 1..9999 (naive means UTC)."""
-    if value is None or value.tzinfo is None:
-        return
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise BadUserInput(f"{parameter} is out of range", parameter=parameter) from None
+from notifgql.notifications.fields import (
+    FilterIds,
+    Id,
+    check_text,
+    check_time,
+    described,
+    from_client,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class NotificationFilter:
-    """Conditions combined with AND; None means "any". Time bounds are exclusive."""
+    """Conditions combined with AND; None means "any". Time bounds are exclusive.
 
-    ids: tuple[int, ...] | None = None
+    These fields are the filter's one declaration: the GraphQL input is generated from
+    them, the REST dialects name them in their tables, and ``bound`` below gives each its
+    SQL. Adding a condition is a line here and its clause there.
+    """
+
+    # The filter's name in errors: ``filter.<field>``.
+    OWNER: ClassVar[str] = "filter"
+
+    ids: FilterIds | None = None
     read: bool | None = None
     seen: bool | None = None
     dismissed: bool | None = None
@@ -53,8 +43,10 @@ class NotificationFilter:
     mention: bool | None = None
     action_required: bool | None = None
     made_by_automation: bool | None = None
-    target_type: str | None = None
-    project_id: int | None = None
+    target_type: str | None = field(
+        default=None, metadata=described('Case-insensitive: "Task" matches "task".')
+    )
+    project_id: Id | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     last_action_after: datetime | None = None
@@ -62,33 +54,20 @@ class NotificationFilter:
 
     def __post_init__(self) -> None:
         # Refused here, as bad input, rather than by the driver as an internal error.
-        check_text(self.target_type, parameter="target_type")
-        for name in ("created_after", "created_before", "last_action_after", "last_action_before"):
-            check_time(getattr(self, name), parameter=name)
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, str):
+                check_text(value, parameter=f"{self.OWNER}.{item.name}")
+            elif isinstance(value, datetime):
+                check_time(value, parameter=f"{self.OWNER}.{item.name}")
+
+    @classmethod
+    def from_client(cls, values: Mapping[str, Any]) -> NotificationFilter:
+        """The filter a door's values ask for, by field name; ids may still be text."""
+        return from_client(cls, cls.OWNER, values)
 
 
 EVERYTHING = NotificationFilter()
-
-
-def parse_ids(values: Iterable[str | int], *, parameter: str) -> tuple[int, ...]:
-    """Parse a list of ids given by a client; any malformed one is a bad input."""
-    ids = []
-    for value in values:
-        number = parse_id(value)
-        if number is None:
-            raise BadUserInput(f"{value!r} is not a notification id", parameter=parameter)
-        ids.append(number)
-        if len(ids) > MAX_FILTER_IDS:
-            raise BadUserInput(f"At most {MAX_FILTER_IDS} ids at once", parameter=parameter)
-    return tuple(ids)
-
-
-def parse_single_id(value: str | int, *, parameter: str) -> int:
-    """Parse one id given by a client in a filter."""
-    number = parse_id(value)
-    if number is None:
-        raise BadUserInput(f"{value!r} is not an id", parameter=parameter)
-    return number
 
 
 def inbox(viewer: Viewer) -> ColumnElement[bool]:

@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from notifgql.errors import BadUserInput
 
-DEFAULT_PAGE_SIZE = 30
-MAX_PAGE_SIZE = 200
+# Re-exported: the GraphQL output types read the page sizes from here.
+from notifgql.notifications.limits import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from notifgql.notifications.limits import MAX_CURSOR_LENGTH, MAX_PAGE_NUMBER
+from notifgql.notifications.limits import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 
 _VERSION = 1
 _PAYLOAD = struct.Struct(">Bqq")
@@ -56,8 +58,8 @@ class CursorCodec:
 
     def decode(self, cursor: str, *, parameter: str) -> Position:
         """The position ``cursor`` names; raises BadUserInput for anything we did not issue."""
-        invalid = BadUserInput(f"{parameter} is not a valid cursor", parameter=parameter)
-        if len(cursor) > 64 or not cursor.isascii():
+        invalid = BadUserInput.about(parameter, "is not a valid cursor")
+        if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise invalid
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -113,11 +115,11 @@ def page_arguments(page: int | None, page_size: int | None) -> tuple[int, int]:
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     """Validate page-number arguments; returns (offset, limit)."""
-    _check_size(page_size, "pageSize")
+    _check_size(page_size, "page_size")
     if page < 1:
-        raise BadUserInput("page must be 1 or more", parameter="page")
-    if page > 10_000_000:
-        raise BadUserInput("page is too large", parameter="page")
+        raise BadUserInput.about("page", "must be 1 or more")
+    if page > MAX_PAGE_NUMBER:
+        raise BadUserInput.about("page", "is too large")
     return (page - 1) * page_size, page_size
 
 
@@ -128,7 +130,5 @@ def total_pages(total: int, page_size: int) -> int:
 
 def _check_size(size: int, parameter: str) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadUserInput(
-            f"{parameter} must be between 1 and {MAX_PAGE_SIZE}", parameter=parameter
-        )
+        raise BadUserInput.about(parameter, f"must be between 1 and {MAX_PAGE_SIZE}")
     return size

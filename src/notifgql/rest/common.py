@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,7 @@ def zone(request: web.Request) -> ZoneInfo:
 def parse_bool(
     value: str, parameter: str, accepted: tuple[set[str], set[str]] = (_TRUE, _FALSE)
 ) -> bool:
-    """A boolean query value; anything else is a 400 naming the parameter."""
+    """A boolean query value; anything else is a 400 naming the (neutral) parameter."""
     truthy, falsy = accepted
     lowered = value.strip().lower()
     if lowered in truthy:
@@ -54,16 +54,15 @@ def parse_bool(
     if lowered in falsy:
         return False
     allowed = "/".join(sorted(truthy | falsy))
-    raise BadUserInput(f"{parameter} must be one of {allowed}, not {value!r}", parameter=parameter)
+    raise BadUserInput.about(parameter, f"must be one of {allowed}, not {value!r}")
 
 
 def parse_int(value: str, parameter: str, *, low: int, high: int) -> int:
     """An integer query value within [low, high]."""
     text = value.strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
-        raise BadUserInput(
-            f"{parameter} must be an integer from {low} to {high}, not {value!r}",
-            parameter=parameter,
+        raise BadUserInput.about(
+            parameter, f"must be an integer from {low} to {high}, not {value!r}"
         )
     return int(text)
 
@@ -73,9 +72,7 @@ def parse_day(value: str, parameter: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise BadUserInput(
-            f"{parameter} must be a date (YYYY-MM-DD), not {value!r}", parameter=parameter
-        ) from None
+        raise BadUserInput.about(parameter, f"must be a date (YYYY-MM-DD), not {value!r}") from None
 
 
 def parse_instant(value: str, parameter: str, tz: ZoneInfo) -> datetime:
@@ -84,8 +81,8 @@ def parse_instant(value: str, parameter: str, tz: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise BadUserInput(
-            f"{parameter} must be an ISO 8601 date or date-time, not {value!r}", parameter=parameter
+        raise BadUserInput.about(
+            parameter, f"must be an ISO 8601 date or date-time, not {value!r}"
         ) from None
     if len(text) == 10:
         return start_of_day(parsed.date(), tz)
@@ -121,8 +118,11 @@ def within_range(value: datetime) -> datetime:
         return _EARLIEST if value.year == 1 else _LATEST
 
 
-def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middleware:
-    """A middleware that renders every failure under ``prefixes`` in one dialect's format."""
+def error_boundary(
+    prefixes: tuple[str, ...], render: ErrorRenderer, names: Mapping[str, str]
+) -> Middleware:
+    """A middleware that renders every failure under ``prefixes`` in one dialect's format,
+    naming parameters as ``names`` (neutral name → the dialect's) says."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -131,12 +131,12 @@ def error_boundary(prefixes: tuple[str, ...], render: ErrorRenderer) -> Middlewa
         try:
             return await handler(request)
         except Unauthenticated as error:
-            response = render(error.status, error.code, error.message, error.parameter)
+            response = render(error.status, error.code, *error.named(names))
             # RFC 9110 §15.5.2: a 401 carries the challenge the client should answer.
             response.headers["WWW-Authenticate"] = 'Bearer realm="notifgql"'
             return response
         except NotifGqlError as error:
-            response = render(error.status, error.code, error.message, error.parameter)
+            response = render(error.status, error.code, *error.named(names))
             if error.status == ServiceUnavailable.status:
                 response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response

@@ -13,22 +13,36 @@ from notifgql import appkeys
 from notifgql.bodies import read_body
 from notifgql.errors import BadUserInput
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, pagination, queries
+from notifgql.notifications import commands
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+from notifgql.notifications.limits import (
+    DEFAULT_CRM_PAGE_SIZE,
+    MAX_CRM_OPERATIONS,
+    MAX_PAGE_NUMBER,
+    MAX_PAGE_SIZE,
+)
+from notifgql.notifications.numbered_pages import read_numbered_page
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
 
 PATH = "/notifications"
-DEFAULT_PER_PAGE = 100
-MAX_OPERATIONS = 1_000
 _ZERO_ONE = ({"1"}, {"0"})
+# This dialect's query parameter for each filter field it offers (all 0/1 flags).
+FILTERS = {"seen": "seen", "action_required": "action_required"}
+# Neutral parameter name → this dialect's: the one place CRM's names live.
+PARAMETERS: dict[str, str] = {
+    **{f"{NotificationFilter.OWNER}.{field}": key for key, field in FILTERS.items()},
+    "page": "page",
+    "page_size": "per_page",
+    "ids": "operations",
+}
 _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
 
 
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
-    app.middlewares.append(error_boundary((PATH,), render_error))
+    app.middlewares.append(error_boundary((PATH,), render_error, PARAMETERS))
     app.router.add_get(PATH, list_notifications)
     app.router.add_patch(PATH, patch_notifications)
 
@@ -37,30 +51,23 @@ async def list_notifications(request: web.Request) -> web.Response:
     """GET ``{count, page, per_page, notifications}``; count is every match, not the page."""
     who = viewer(request)
     query = request.query
-    spec = NotificationFilter(
-        seen=parse_bool(query["seen"], "seen", _ZERO_ONE) if "seen" in query else None,
-        action_required=(
-            parse_bool(query["action_required"], "action_required", _ZERO_ONE)
-            if "action_required" in query
-            else None
-        ),
+    spec = NotificationFilter.from_client(
+        {
+            field: parse_bool(query[key], f"{NotificationFilter.OWNER}.{field}", _ZERO_ONE)
+            for key, field in FILTERS.items()
+            if key in query
+        }
     )
-    page = parse_int(query.get("page", "1"), "page", low=1, high=10_000_000)
+    page = parse_int(query.get("page", "1"), "page", low=1, high=MAX_PAGE_NUMBER)
     per_page = parse_int(
-        query.get("per_page", str(DEFAULT_PER_PAGE)),
-        "per_page",
-        low=1,
-        high=pagination.MAX_PAGE_SIZE,
+        query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
     )
-    offset, limit = pagination.page_bounds(page, per_page)
-    async with request.app[appkeys.DATABASE].read() as conn:
-        rows = await queries.list_page(conn, who, spec, offset, limit)
-        total = await queries.count(conn, who, spec)
+    found = await read_numbered_page(request.app[appkeys.DATABASE], who, spec, page, per_page)
     body = {
-        "count": total,
+        "count": found.total,
         "page": page,
         "per_page": per_page,
-        "notifications": [item(row) for row in rows],
+        "notifications": [item(row) for row in found.rows],
     }
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
@@ -97,8 +104,10 @@ def parse_operations(body: Any) -> tuple[bool, list[int]]:
     operations = body["operations"]
     if not operations:
         raise BadUserInput("operations must not be empty", parameter="operations")
-    if len(operations) > MAX_OPERATIONS:
-        raise BadUserInput(f"At most {MAX_OPERATIONS} operations at once", parameter="operations")
+    if len(operations) > MAX_CRM_OPERATIONS:
+        raise BadUserInput(
+            f"At most {MAX_CRM_OPERATIONS} operations at once", parameter="operations"
+        )
     wildcard = False
     ids: list[int] = []
     for index, operation in enumerate(operations):

@@ -22,8 +22,10 @@ from notifgql import appkeys
 from notifgql.auth import Viewer
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, pagination, queries
-from notifgql.notifications.filters import NotificationFilter, parse_ids, parse_single_id
+from notifgql.notifications import commands, queries
+from notifgql.notifications.filters import NotificationFilter
+from notifgql.notifications.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_NUMBER, MAX_PAGE_SIZE
+from notifgql.notifications.numbered_pages import read_numbered_page
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 from notifgql.rest.common import (
@@ -40,27 +42,63 @@ from notifgql.rest.common import (
 
 BASE = "/api/v2/notifications"
 CONTENT_TYPE = "application/vnd.api+json; charset=utf-8"
-_BOOLEAN_FILTERS = {
-    "dismissed": "dismissed",
-    "important": "important",
-    "read": "read",
-    "mention": "mention",
+# One reading of a query value, given the neutral name errors are to carry and the zone.
+Reader = Callable[[str, str, ZoneInfo], Any]
+
+
+def _boolean(value: str, parameter: str, _tz: ZoneInfo) -> bool:
+    return parse_bool(value, parameter)
+
+
+def _id_list(value: str, _parameter: str, _tz: ZoneInfo) -> list[str]:
+    # Blank entries are skipped; the domain parses (and refuses) the rest.
+    return [part for part in value.split(",") if part.strip()]
+
+
+def _as_given(value: str, _parameter: str, _tz: ZoneInfo) -> str:
+    return value
+
+
+def _stripped(value: str, _parameter: str, _tz: ZoneInfo) -> str:
+    return value.strip()
+
+
+def _day_start(value: str, parameter: str, tz: ZoneInfo) -> datetime:
+    return start_of_day(parse_day(value, parameter), tz)
+
+
+def _day_end(value: str, parameter: str, tz: ZoneInfo) -> datetime:
+    return end_of_day(parse_day(value, parameter), tz)
+
+
+# This dialect's name of each filter field it offers, and how its value is read: the one
+# place JSON:API's filter names live (errors are renamed through PARAMETERS below).
+FILTERS: dict[str, tuple[str, Reader]] = {
+    "filter[id]": ("ids", _id_list),
+    "filter[before]": ("created_before", parse_instant),
+    "filter[after]": ("created_after", parse_instant),
+    "filter[date_before]": ("last_action_before", _day_start),
+    "filter[date_after]": ("last_action_after", _day_end),
+    "filter[type]": ("target_type", _stripped),
+    "filter[project_id]": ("project_id", _as_given),
+    "filter[dismissed]": ("dismissed", _boolean),
+    "filter[important]": ("important", _boolean),
+    "filter[read]": ("read", _boolean),
+    "filter[mention]": ("mention", _boolean),
 }
-_FILTERS = {
-    "id",
-    "before",
-    "after",
-    "date_before",
-    "date_after",
-    "type",
-    "project_id",
-    *_BOOLEAN_FILTERS,
+PAGE_NUMBER = "page[number]"
+PAGE_SIZE = "page[size]"
+# Neutral parameter name → this dialect's query parameter.
+PARAMETERS: dict[str, str] = {
+    **{f"{NotificationFilter.OWNER}.{field}": key for key, (field, _) in FILTERS.items()},
+    "page": PAGE_NUMBER,
+    "page_size": PAGE_SIZE,
 }
 
 
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
-    app.middlewares.append(error_boundary((BASE,), render_error))
+    app.middlewares.append(error_boundary((BASE,), render_error, PARAMETERS))
     app.router.add_get(BASE, list_notifications)
     app.router.add_get(BASE + "/{id}", show_notification)
     app.router.add_patch(BASE + "/{id}/read", _change(commands.mark_read))
@@ -72,30 +110,21 @@ async def list_notifications(request: web.Request) -> web.Response:
     """GET the viewer's notifications, filtered and page-numbered."""
     who = viewer(request)
     spec = parse_filter(request)
-    number = parse_int(
-        request.query.get("page[number]", "1"), "page[number]", low=1, high=10_000_000
-    )
+    number = parse_int(request.query.get(PAGE_NUMBER, "1"), "page", low=1, high=MAX_PAGE_NUMBER)
     size = parse_int(
-        request.query.get("page[size]", str(pagination.DEFAULT_PAGE_SIZE)),
-        "page[size]",
-        low=1,
-        high=pagination.MAX_PAGE_SIZE,
+        request.query.get(PAGE_SIZE, str(DEFAULT_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
     )
-    offset, limit = pagination.page_bounds(number, size)
-    async with request.app[appkeys.DATABASE].read() as conn:
-        rows = await queries.list_page(conn, who, spec, offset, limit)
-        total = await queries.count(conn, who, spec)
-    pages = pagination.total_pages(total, size)
+    page = await read_numbered_page(request.app[appkeys.DATABASE], who, spec, number, size)
     tz = zone(request)
     document = {
-        "data": [resource(row, tz) for row in rows],
-        "links": links(request, number, size, pages),
+        "data": [resource(row, tz) for row in page.rows],
+        "links": links(request, number, size, page.pages),
         "meta": {
             "current_page": number,
-            "total_pages": pages,
-            "total_count": total,
+            "total_pages": page.pages,
+            "total_count": page.total,
             "page_size": size,
-            "max_page_size": pagination.MAX_PAGE_SIZE,
+            "max_page_size": MAX_PAGE_SIZE,
         },
     }
     return respond(document)
@@ -144,28 +173,12 @@ def parse_filter(request: web.Request) -> NotificationFilter:
     for key, value in request.query.items():
         if not key.startswith("filter["):
             continue
-        name = key[len("filter[") : -1] if key.endswith("]") else ""
-        if name not in _FILTERS:
+        if key not in FILTERS:
+            # No domain field to name: the parameter is this dialect's alone.
             raise BadUserInput(f"Unknown filter {key}", parameter=key)
-        if name == "id":
-            values["ids"] = parse_ids(
-                [part for part in value.split(",") if part.strip()], parameter=key
-            )
-        elif name == "before":
-            values["created_before"] = parse_instant(value, key, tz)
-        elif name == "after":
-            values["created_after"] = parse_instant(value, key, tz)
-        elif name == "date_before":
-            values["last_action_before"] = start_of_day(parse_day(value, key), tz)
-        elif name == "date_after":
-            values["last_action_after"] = end_of_day(parse_day(value, key), tz)
-        elif name == "type":
-            values["target_type"] = value.strip()
-        elif name == "project_id":
-            values["project_id"] = parse_single_id(value, parameter=key)
-        else:
-            values[_BOOLEAN_FILTERS[name]] = parse_bool(value, key)
-    return NotificationFilter(**values)
+        field, read = FILTERS[key]
+        values[field] = read(value, f"{NotificationFilter.OWNER}.{field}", tz)
+    return NotificationFilter.from_client(values)
 
 
 def resource(row: Record, tz: ZoneInfo) -> dict[str, Any]:

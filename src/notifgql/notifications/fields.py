@@ -1,0 +1,141 @@
+"""How the domain declares the values clients send, so that every door reads them alike.
+
+The value objects (the filter, a new notification) are dataclasses; their fields are the
+one list of what a client may send. A field's type says how a door's raw value becomes
+the domain's: ``Id`` and ``IdList`` fields arrive as text (or numbers) and are parsed
+here, the rest arrive already typed. Errors name the field in neutral terms,
+``<object>.<field>`` (``filter.project_id``), which each door renders in its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
+
+from notifgql.errors import BadUserInput
+from notifgql.ids import parse_id
+from notifgql.notifications.limits import MAX_FILTER_IDS
+
+
+@dataclass(frozen=True, slots=True)
+class IdText:
+    """Marks an ``int`` field that a client sends as an id."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdList:
+    """Marks a ``tuple[int, ...]`` field that a client sends as a list of at most ``most`` ids."""
+
+    most: int
+
+
+Id = Annotated[int, IdText()]
+FilterIds = Annotated[tuple[int, ...], IdList(MAX_FILTER_IDS)]
+T = TypeVar("T")
+
+
+def described(text: str) -> dict[str, str]:
+    """Field metadata holding the description clients are shown."""
+    return {"description": text}
+
+
+def description(field: dataclasses.Field[Any]) -> str | None:
+    """The description a field was declared with, if any."""
+    text = field.metadata.get("description")
+    return None if text is None else str(text)
+
+
+def marker(hint: Any) -> IdText | IdList | None:
+    """How a field's values are parsed: its id marker, under any ``| None``."""
+    if get_origin(hint) is Annotated:
+        for extra in hint.__metadata__:
+            if isinstance(extra, IdText | IdList):
+                return extra
+        return None
+    for argument in get_args(hint):
+        found = marker(argument)
+        if found is not None:
+            return found
+    return None
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def hints(kind: type[Any]) -> dict[str, Any]:
+    """The field types of a value object, with their markers (resolved once per class)."""
+    found = _HINTS.get(kind)
+    if found is None:
+        found = _HINTS[kind] = get_type_hints(kind, include_extras=True)
+    return found
+
+
+def from_client(kind: type[T], owner: str, values: Mapping[str, Any]) -> T:
+    """``kind`` built from a door's values by field name, parsing its ids.
+
+    ``owner`` is the neutral name of the object in errors (``filter``, ``notification``).
+    A None for a field whose default is built (a list) means that default.
+    """
+    types = hints(kind)
+    built: dict[str, Any] = {}
+    for field in dataclasses.fields(kind):  # type: ignore[arg-type]
+        if field.name not in values:
+            continue
+        value = values[field.name]
+        parameter = f"{owner}.{field.name}"
+        how = marker(types[field.name])
+        if value is None:
+            if field.default_factory is not dataclasses.MISSING:
+                continue
+        elif isinstance(how, IdText):
+            value = parse_single_id(value, parameter=parameter)
+        elif isinstance(how, IdList):
+            value = parse_ids(value, parameter=parameter, most=how.most)
+        built[field.name] = value
+    return kind(**built)
+
+
+def parse_ids(values: Iterable[str | int], *, parameter: str, most: int) -> tuple[int, ...]:
+    """Parse a list of at most ``most`` ids given by a client; a malformed one is bad input."""
+    ids = []
+    for value in values:
+        number = parse_id(value)
+        if number is None:
+            raise BadUserInput.about(parameter, f"holds {value!r}, which is not an id")
+        ids.append(number)
+        if len(ids) > most:
+            raise BadUserInput.about(parameter, f"may hold at most {most} ids")
+    return tuple(ids)
+
+
+def parse_single_id(value: str | int, *, parameter: str) -> int:
+    """Parse one id given by a client."""
+    number = parse_id(value)
+    if number is None:
+        raise BadUserInput.about(parameter, f"is {value!r}, which is not an id")
+    return number
+
+
+def check_text(value: str | None, *, parameter: str) -> None:
+    """Refuse text no database stores: NUL characters (PostgreSQL) and lone surrogates."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise BadUserInput.about(parameter, "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput.about(parameter, "is not valid Unicode text") from None
+
+
+def check_time(value: datetime | None, *, parameter: str) -> None:
+    """Refuse a time whose UTC equivalent lies outside years 1..9999 (naive means UTC)."""
+    if value is None or value.tzinfo is None:
+        return
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise BadUserInput.about(parameter, "is out of range") from None

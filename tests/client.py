@@ -108,7 +108,7 @@ class Api:
 
 
 async def insert_notification(database: Database, person: Person = ALICE, **fields: Any) -> int:
-    """Insert a row straight into the table, the way seed data arrives."""
+    """Insert a row straight into the table, as data migrated from elsewhere arrives."""
     serial = next(_serial)
     created_at = fields.pop("created_at", BASE_TIME + timedelta(minutes=serial))
     values: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """Hostile callers at every door: bad tokens, injection-looking text, other tenants' cursors.
 
 Tenancy of every GraphQL query and mutation, and GraphQL's answer to every kind of bad token,
-are covered in tests/graphql/test_auth.py; the REST shims' tenancy in tests/rest/. Here: the
+are covered in tests/graphql/test_auth.py; the REST dialects' tenancy in tests/rest/. Here: the
 same bad tokens at the REST doors (both headers), and text that looks like an attack in
 every text input and every filter, which must be stored verbatim or refused with a clear
 400, never a 500, and never touch the table.

@@ -1,4 +1,4 @@
-"""The CRM shim beyond the seed's examples: validation, atomicity, tenancy."""
+"""The CRM dialect beyond its documented examples: validation, atomicity, tenancy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seed 004's examples, replayed against the CRM shim."""
+"""The CRM document's examples, replayed against the CRM dialect."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from notifgql.db.engine import Database
 from tests.client import Person, insert_notification
-from tests.rest.seeds import crm_example, crm_patch_example
+from tests.rest.examples import crm_example, crm_patch_example
 
 RECEIVER = Person(1, 77)
 
@@ -37,14 +37,14 @@ async def load(database: Database, example: dict[str, Any]) -> None:
 
 
 class TestList:
-    async def test_seed_response(self, api: Any) -> None:
+    async def test_documented_response(self, api: Any) -> None:
         example = crm_example()
         await load(api.database, example)
         response = await api.client.get("/notifications", headers=api.auth(RECEIVER))
         assert response.status == 200
         assert response.content_type == "application/json"
         expected = copy.deepcopy(example)
-        # The seed's count says 2 beside three listed notifications; the contract defines
+        # The document's count says 2 beside three listed notifications; the contract defines
         # count as the total that matches, which for this inbox is 3.
         expected["count"] = len(example["notifications"])
         assert await response.json() == expected
@@ -65,7 +65,7 @@ class TestList:
 
 
 class TestPatch:
-    async def test_seed_request_marks_everything_seen(self, api: Any) -> None:
+    async def test_documented_request_marks_everything_seen(self, api: Any) -> None:
         await load(api.database, crm_example())
         response = await api.client.patch(
             "/notifications", json=crm_patch_example(), headers=api.auth(RECEIVER)

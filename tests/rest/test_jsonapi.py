@@ -1,4 +1,4 @@
-"""The JSON:API shim beyond the seed's examples: paging, filters, errors, tenancy."""
+"""The JSON:API dialect beyond its documented examples: paging, filters, errors, tenancy."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class TestList:
         }
         assert pages == {"first": "1", "last": "3", "prev": "1", "next": "3"}
 
-    async def test_links_keep_filters_in_seed_encoding(self, api: Api) -> None:
+    async def test_links_keep_filters_in_documented_encoding(self, api: Api) -> None:
         await api.add(ALICE, target_type="task")
         _, body = await get(api, f"{BASE}?filter[type]=task&page[size]=1")
         assert body["links"]["first"].endswith(

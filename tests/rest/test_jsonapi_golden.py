@@ -1,4 +1,4 @@
-"""Every request/response example of seed 000, replayed against the JSON:API shim."""
+"""Every request/response example of the JSON:API document, replayed against the dialect."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from notifgql.db.engine import Database
 from tests.client import Person, insert_notification
-from tests.rest.seeds import Example, jsonapi_examples
+from tests.rest.examples import Example, jsonapi_examples
 
-SEED_HOST = "http://api-test.productive.io"
-SEED_HEADERS = {
+DOCUMENT_HOST = "http://api-test.productive.io"
+DOCUMENT_HEADERS = {
     "Accept": "text/xml,application/xml,application/xhtml+xml,text/html;q=0.9,text/plain;q=0.8,"
     "image/png,*/*;q=0.5",
     "Content-Type": "application/vnd.api+json",
@@ -25,7 +25,7 @@ STRANGER = 999_999
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # The seed's server rendered times in Central European time (+01:00 in March).
+    # The document's server rendered times in Central European time (+01:00 in March).
     return {"rest_timezone": "Europe/Zagreb"}
 
 
@@ -35,7 +35,7 @@ def _resources(body: Any) -> list[dict[str, Any]]:
 
 
 def _columns(resource: dict[str, Any]) -> dict[str, Any]:
-    """The stored row behind a seed resource, as the seed's own server held it."""
+    """The stored row behind a documented resource, as that API's own server held it."""
     attributes = resource["attributes"]
     last_action = attributes["last_action_at"]
     return {
@@ -135,20 +135,20 @@ async def load(database: Database, example: Example) -> Person:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.name for example in EXAMPLES])
-async def test_seed_example(example: Example, api: Any) -> None:
+async def test_documented_example(example: Example, api: Any) -> None:
     owner = await load(api.database, example)
-    headers = SEED_HEADERS | api.auth(owner)
+    headers = DOCUMENT_HEADERS | api.auth(owner)
     response = await api.client.request(example.method, example.path, headers=headers)
     assert response.status == example.status
     assert response.headers["Content-Type"] == "application/vnd.api+json; charset=utf-8"
     body = await response.text()
     our_host = f"http://127.0.0.1:{api.client.port}"
-    expected = json.dumps(example.body).replace(SEED_HOST, our_host)
+    expected = json.dumps(example.body).replace(DOCUMENT_HOST, our_host)
     # Compared as text: attribute order is part of what old clients were written against.
     assert json.dumps(json.loads(body)) == expected
 
 
-def test_every_seed_request_is_replayed() -> None:
-    # The seed has twelve request/response pairs; a parsing slip must not silently drop any.
+def test_every_documented_request_is_replayed() -> None:
+    # The document has twelve request/response pairs; a parsing slip must not silently drop any.
     assert len(EXAMPLES) == 12
     assert {example.method for example in EXAMPLES} == {"GET", "PATCH"}

@@ -1,4 +1,4 @@
-"""Changes made through the REST shims reach subscribers like any other."""
+"""Changes made through the REST dialects reach subscribers like any other."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The request/response examples of the two seed documents, read from the files themselves."""
+"""The request/response examples of the two REST APIs the dialects reproduce, from their text."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SEEDS = Path(os.environ.get("NOTIFGQL_SEEDS_DIR", Path(__file__).parents[1] / "seeds"))
-JSONAPI_SEED = SEEDS / "000_e2c6fee37f5dc0bc.txt"
-CRM_SEED = SEEDS / "004_054c5c58b5303511.txt"
+DOCUMENTS = Path(os.environ.get("NOTIFGQL_DIALECTS_DIR", Path(__file__).parents[1] / "dialects"))
+JSONAPI_DOCUMENT = DOCUMENTS / "jsonapi.txt"
+CRM_DOCUMENT = DOCUMENTS / "crm.txt"
 
 _REQUEST = re.compile("^(GET|PATCH)[ \u00a0]{2,}(/api/v2/notifications\\S*)$", re.MULTILINE)
 
@@ -34,8 +34,8 @@ def _json_after(text: str, start: int) -> tuple[Any, int]:
 
 
 def jsonapi_examples() -> list[Example]:
-    """Every request in seed 000 with the status and body it answers."""
-    text = JSONAPI_SEED.read_text()
+    """Every request of the JSON:API document with the status and body it answers."""
+    text = JSONAPI_DOCUMENT.read_text()
     examples = []
     for match in _REQUEST.finditer(text):
         status = int(re.search(r"Responses(\d{3})", text[match.end() :]).group(1))  # type: ignore[union-attr]
@@ -45,14 +45,14 @@ def jsonapi_examples() -> list[Example]:
 
 
 def crm_example() -> Any:
-    """The JSON response example of seed 004's GET /notifications."""
-    text = CRM_SEED.read_text()
+    """The JSON response example of the CRM document's GET /notifications."""
+    text = CRM_DOCUMENT.read_text()
     body, _ = _json_after(text, text.index("JSON response example"))
     return body
 
 
 def crm_patch_example() -> Any:
-    """The JSON request example of seed 004's PATCH /notifications."""
-    text = CRM_SEED.read_text()
+    """The JSON request example of the CRM document's PATCH /notifications."""
+    text = CRM_DOCUMENT.read_text()
     body, _ = _json_after(text, text.index("JSON request example"))
     return body

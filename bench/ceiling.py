@@ -192,7 +192,7 @@ def _node(row: asyncpg.Record) -> dict[str, Any]:
         "madeByAutomation": row[23],
         "newActivitiesCount": row[24],
         "firstUnreadActivityId": _id(row[25]),
-        "changeset": row[26],
+        "changeset": orjson.loads(row[26]),
         "lastActionAt": row[30],
         "createdAt": row[31],
         "organizationId": str(row[1]),
@@ -272,7 +272,7 @@ async def graphql_create(request: web.Request) -> web.Response:
             given.get("targetType"),
             int(target_id) if target_id else None,
             bool(given.get("important", False)),
-            given.get("changeset", []),
+            orjson.dumps(given.get("changeset", [])).decode(),
             now,
         )
     created = {"id": str(row[0]), "createdAt": row[1]}
@@ -303,7 +303,7 @@ def _resource(row: asyncpg.Record) -> dict[str, Any]:
             "excerpt": row[7],
             "last_action_at": _rest_time(row[30]),
             "first_unread_activity_id": row[25],
-            "changeset": row[26],
+            "changeset": orjson.loads(row[26]),
             "important": row[20],
             "mention": row[21],
             "target_label": row[11],
@@ -359,15 +359,6 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type=_JSON)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "jsonb",
-        schema="pg_catalog",
-        encoder=lambda value: orjson.dumps(value).decode(),
-        decoder=orjson.loads,
-    )
-
-
 async def _no_reset(_conn: asyncpg.Connection) -> None:
     """Skip asyncpg's reset query on release: these handlers leave no session state."""
 
@@ -382,7 +373,6 @@ def create_app(dsn: str, secret: str, pool_size: int) -> web.Application:
             dsn,
             min_size=pool_size,
             max_size=pool_size,
-            init=_init_connection,
             reset=_no_reset,
         )
         assert created is not None

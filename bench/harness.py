@@ -389,14 +389,11 @@ class Requests:
 class Bench:
     """One run of the benchmark."""
 
-    def __init__(
-        self, config: Config, db: Database, layout: Layout, env: dict[str, str], secret: str
-    ) -> None:
+    def __init__(self, config: Config, db: Database, layout: Layout, env: dict[str, str]) -> None:
         self.config = config
         self.db = db
         self.layout = layout
         self.env = env
-        self.secret = secret
         self.servers: list[Server] = []
         self.requests = Requests()
         self.results = Results()
@@ -434,9 +431,7 @@ class Bench:
 
     def start_ceiling(self) -> Server:
         """The minimal aiohttp + asyncpg + orjson server."""
-        command = [sys.executable, "-m", "bench.ceiling", "--dsn", self.db.dsn]
-        command += ["--secret", self.secret, "--pool-size", str(CONNECTIONS)]
-        return self.start("ceiling", command)
+        return self.start("ceiling", ceiling_command(self.db.dsn))
 
     def stop_all(self) -> None:
         """Stop every server this run started."""
@@ -870,6 +865,15 @@ class Bench:
         self.results.profile = outputs
 
 
+def ceiling_command(dsn: str) -> list[str]:
+    """``python -m bench.ceiling`` without its port; the secret is not on the command line.
+
+    The ceiling reads it from NOTIFGQL_JWT_SECRET, which notifgql_env sets for every server:
+    a random secret starting with ``-`` would be taken for an option as a separate argument.
+    """
+    return [sys.executable, "-m", "bench.ceiling", "--dsn", dsn, "--pool-size", str(CONNECTIONS)]
+
+
 def new_input(inbox: Inbox, n: int) -> dict[str, Any]:
     """A notification a service publishes (createNotification's input)."""
     return {
@@ -964,7 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with database(config) as db:
             env = notifgql_env(db, secret)
             layout, has_statements = prepare(db, config.preset, env)
-            bench = Bench(config, db, layout, env, secret)
+            bench = Bench(config, db, layout, env)
             try:
                 results = run(bench, has_statements)
             finally:

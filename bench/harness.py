@@ -1004,7 +1004,11 @@ def cpu_model() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``bench/run``."""
     parser = argparse.ArgumentParser(prog="bench/run", description="The notifgql benchmark.")
-    parser.add_argument("--quick", action="store_true", help="small dataset, one short round")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small dataset, 7 interleaved A B B A rounds of 1 s runs (under 3 minutes)",
+    )
     parser.add_argument("--rounds", type=int, help="measured rounds per scenario")
     parser.add_argument("--seconds", type=int, help="seconds per measured wrk run")
     parser.add_argument(

@@ -40,7 +40,9 @@ VENV_BIN = Path(sys.executable).parent
 CONNECTIONS = 32
 DEEP_OFFSET = 10_000
 PAGE = 30
-SETTLE = 0.1  # seconds between two runs: the previous server answers what wrk left in flight
+SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk left in flight
+# What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget.
+RESERVE_S = 22.0
 
 NODE_FIELDS = (
     "id title description excerpt targetType targetId targetTitle targetLabel parentType "
@@ -113,6 +115,7 @@ class Config:
     # a burst of outside load spoils a round of each rather than every round of one.
     # Full: a round is one run per server, the order alternating from round to round.
     abba: bool = False
+    budget_s: float | None = None  # the whole run, from start to last line
     profile_seconds: int = 10
     write_readme: bool = False
     scenarios: tuple[str, ...] = ()
@@ -136,6 +139,7 @@ class Config:
                 mark_trials=2,
                 profile=False,
                 abba=True,
+                budget_s=180.0,
             )
         else:
             config = Config(
@@ -400,7 +404,14 @@ class Requests:
 class Bench:
     """One run of the benchmark."""
 
-    def __init__(self, config: Config, db: Database, layout: Layout, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        layout: Layout,
+        env: dict[str, str],
+        started: float | None = None,
+    ) -> None:
         self.config = config
         self.db = db
         self.layout = layout
@@ -412,6 +423,7 @@ class Bench:
         self.service_tokens: dict[int, str] = {}
         self.deep_cursors: dict[tuple[int, int], str] = {}
         self.max_id = 0
+        self.started = time.monotonic() if started is None else started
 
     # ---------------------------------------------------------------- servers
 
@@ -748,7 +760,18 @@ class Bench:
             key: {label: [] for label, _, _ in entries} for key, entries in groups.items()
         }
         per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
+        deadline = self.started + self.config.budget_s - RESERVE_S if self.config.budget_s else None
+        round_s = 0.0
         for round_number in range(rounds):
+            # The quick run's budget: at least 3 rounds, then none that would overrun it.
+            late = deadline is not None and time.monotonic() + round_s > deadline
+            if late and round_number >= 3:
+                say(
+                    f"stopping after {round_number} rounds: another would end past the "
+                    f"run's {self.config.budget_s:.0f}s budget (a busy machine)"
+                )
+                break
+            round_started = time.monotonic()
             for key, entries in groups.items():
                 if abba:
                     order = [*entries, *entries[::-1]]
@@ -779,6 +802,7 @@ class Bench:
                     )
                     + (f"; ratio {ratio:.3f}" if ratio is not None else "")
                 )
+            round_s = time.monotonic() - round_started
         for key, samples in found.items():
             self.results.scenarios[key] = samples
             if key in per_round:
@@ -1032,7 +1056,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with database(config) as db:
             env = notifgql_env(db, secret)
             layout, has_statements = prepare(db, config.preset, env)
-            bench = Bench(config, db, layout, env)
+            bench = Bench(config, db, layout, env, started)
             try:
                 results = run(bench, has_statements)
             finally:

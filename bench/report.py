@@ -131,7 +131,8 @@ def load(meta: dict[str, Any]) -> str:
     )
     if meta.get("abba"):
         return (
-            f"{head}, then {meta.get('rounds')} rounds in which list, counts, deep and JSON:API "
+            f"{head}, then up to {meta.get('rounds')} rounds (fewer only when more would "
+            "overrun the 3-minute budget) in which list, counts, deep and JSON:API "
             f"take turns, each running its two targets A B B A for {meta.get('seconds')} s a run; "
             f"createNotification {meta.get('other_rounds')} such round. Figures: median over "
             "rounds (min–max), ratios computed per round; one process per server."

@@ -247,6 +247,8 @@ class Results:
     profile: dict[str, Any] = field(default_factory=dict)
     # Per scenario, its ratio (report.RATIOS) in each round, in round order.
     rounds: dict[str, list[float]] = field(default_factory=dict)
+    # Per scenario, the cores other processes kept busy on average during its rounds.
+    outside_cores: dict[str, float] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the database
@@ -762,49 +764,55 @@ class Bench:
         per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
         deadline = self.started + self.config.budget_s - RESERVE_S if self.config.budget_s else None
         round_s = 0.0
-        for round_number in range(rounds):
-            # The quick run's budget: at least 3 rounds, then none that would overrun it.
-            late = deadline is not None and time.monotonic() + round_s > deadline
-            if late and round_number >= 3:
-                say(
-                    f"stopping after {round_number} rounds: another would end past the "
-                    f"run's {self.config.budget_s:.0f}s budget (a busy machine)"
-                )
-                break
-            round_started = time.monotonic()
-            for key, entries in groups.items():
-                if abba:
-                    order = [*entries, *entries[::-1]]
-                else:
-                    order = entries if round_number % 2 == 0 else entries[::-1]
-                this_round: dict[str, list[Sample]] = {label: [] for label, _, _ in entries}
-                for label, server, name in order:
-                    time.sleep(SETTLE)
-                    sample = self.measure(
-                        server, self.requests.files[name], seconds, round_number + 1
+        roots = {server.pid for entries in groups.values() for _, server, _ in entries}
+        if self.db.postmaster_pid is not None:
+            roots.add(self.db.postmaster_pid)
+        with procstat.Outside(sorted(roots)) as outside:
+            for round_number in range(rounds):
+                # The quick run's budget: at least 3 rounds, then none that would overrun it.
+                late = deadline is not None and time.monotonic() + round_s > deadline
+                if late and round_number >= 3:
+                    say(
+                        f"stopping after {round_number} rounds: another would end past the "
+                        f"run's {self.config.budget_s:.0f}s budget (a busy machine)"
                     )
-                    this_round[label].append(sample)
-                    found[key][label].append(sample)
-                ratio = report.round_ratio(key, this_round)
-                if ratio is not None:
-                    per_round[key].append(ratio)
-                say(
-                    f"  {key} round {round_number + 1}: "
-                    + ", ".join(
-                        f"{label} {statistics.fmean(s.rps for s in runs):,.0f} req/s "
-                        f"p50 {statistics.fmean(s.p50_ms for s in runs):.1f} ms"
-                        + (
-                            f" ({sum(s.errors for s in runs)} errors)"
-                            if any(s.errors for s in runs)
-                            else ""
+                    break
+                round_started = time.monotonic()
+                for key, entries in groups.items():
+                    if abba:
+                        order = [*entries, *entries[::-1]]
+                    else:
+                        order = entries if round_number % 2 == 0 else entries[::-1]
+                    this_round: dict[str, list[Sample]] = {label: [] for label, _, _ in entries}
+                    for label, server, name in order:
+                        time.sleep(SETTLE)
+                        sample = self.measure(
+                            server, self.requests.files[name], seconds, round_number + 1
                         )
-                        for label, runs in this_round.items()
+                        this_round[label].append(sample)
+                        found[key][label].append(sample)
+                    ratio = report.round_ratio(key, this_round)
+                    if ratio is not None:
+                        per_round[key].append(ratio)
+                    say(
+                        f"  {key} round {round_number + 1}: "
+                        + ", ".join(
+                            f"{label} {statistics.fmean(s.rps for s in runs):,.0f} req/s "
+                            f"p50 {statistics.fmean(s.p50_ms for s in runs):.1f} ms"
+                            + (
+                                f" ({sum(s.errors for s in runs)} errors)"
+                                if any(s.errors for s in runs)
+                                else ""
+                            )
+                            for label, runs in this_round.items()
+                        )
+                        + (f"; ratio {ratio:.3f}" if ratio is not None else "")
                     )
-                    + (f"; ratio {ratio:.3f}" if ratio is not None else "")
-                )
-            round_s = time.monotonic() - round_started
+                round_s = time.monotonic() - round_started
+        say(f"  other processes kept {outside.cores:.2f} of {os.cpu_count()} cores busy meanwhile")
         for key, samples in found.items():
             self.results.scenarios[key] = samples
+            self.results.outside_cores[key] = outside.cores
             if key in per_round:
                 self.results.rounds[key] = per_round[key]
         return found

@@ -114,7 +114,19 @@ def spreads(results: Results) -> str:
             q1, _, q3 = statistics.quantiles(values, n=4)
             text += f", IQR {q1:.2f}–{q3:.2f}"
         parts.append(text + f", {len(values)} rounds)")
+    busy = outside(results)
+    if busy is not None:
+        parts.append(f"other processes kept {busy:.1f} cores busy")
     return "per-round ratios: " + "; ".join(parts)
+
+
+def outside(results: Results) -> float | None:
+    """Cores other processes kept busy during the headline rounds (the first measured)."""
+    for key, _ in HEADLINE:
+        value = results.outside_cores.get(key)
+        if value is not None and not math.isnan(value):
+            return value
+    return None
 
 
 def last_line(results: Results) -> str:
@@ -164,7 +176,12 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
         f"inboxes in {preset.get('organizations')} organizations ({preset.get('whales')} of "
         f"{preset.get('whale_size', 0):,}, one of {preset.get('mark_inbox_size', 0):,} for "
         f"markAllSeen); random viewers among {preset.get('viewers', 0):,} inboxes.",
-        load(meta),
+        load(meta)
+        + (
+            f" Other processes kept {busy:.1f} of {meta.get('cores')} cores busy meanwhile."
+            if (busy := outside(results)) is not None
+            else ""
+        ),
         "",
         "| Scenario | Ceiling req/s | notifgql req/s | notifgql ÷ ceiling | "
         "notifgql p50 / p99 / max ms | Ceiling p50 / p99 ms | Server CPU µs/req notifgql / "

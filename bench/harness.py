@@ -127,7 +127,7 @@ class Config:
             # Many short rounds rather than a few long ones: on a shared 2-core machine the
             # outside load changes within seconds, a ratio of two runs a second apart sees
             # almost the same machine, and the median over rounds drops the rounds that a
-            # burst hit on one side only. About 2¾ minutes, never over 3 (see bench/README.md).
+            # burst hit on one side only. 2½ to 2¾ minutes, never over 3 (see bench/README.md).
             config = Config(
                 quick=True,
                 preset=dataset.QUICK,

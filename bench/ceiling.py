@@ -14,7 +14,8 @@ Routes (POST bodies are the GraphQL requests bench/run sends to notifgql's ``/gr
   whose NOTIFY goes out in the same statement;
 - ``GET /api/v2/notifications``: the JSON:API list (``page[number]``, ``page[size]``).
 
-Run: ``python -m bench.ceiling --port P --dsn postgresql://... --secret S``.
+Run: ``NOTIFGQL_JWT_SECRET=S python -m bench.ceiling --port P --dsn postgresql://...``
+(or ``--secret=S``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -192,7 +194,7 @@ def _node(row: asyncpg.Record) -> dict[str, Any]:
         "madeByAutomation": row[23],
         "newActivitiesCount": row[24],
         "firstUnreadActivityId": _id(row[25]),
-        "changeset": row[26],
+        "changeset": orjson.loads(row[26]),
         "lastActionAt": row[30],
         "createdAt": row[31],
         "organizationId": str(row[1]),
@@ -272,7 +274,7 @@ async def graphql_create(request: web.Request) -> web.Response:
             given.get("targetType"),
             int(target_id) if target_id else None,
             bool(given.get("important", False)),
-            given.get("changeset", []),
+            orjson.dumps(given.get("changeset", [])).decode(),
             now,
         )
     created = {"id": str(row[0]), "createdAt": row[1]}
@@ -303,7 +305,7 @@ def _resource(row: asyncpg.Record) -> dict[str, Any]:
             "excerpt": row[7],
             "last_action_at": _rest_time(row[30]),
             "first_unread_activity_id": row[25],
-            "changeset": row[26],
+            "changeset": orjson.loads(row[26]),
             "important": row[20],
             "mention": row[21],
             "target_label": row[11],
@@ -359,15 +361,6 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type=_JSON)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "jsonb",
-        schema="pg_catalog",
-        encoder=lambda value: orjson.dumps(value).decode(),
-        decoder=orjson.loads,
-    )
-
-
 async def _no_reset(_conn: asyncpg.Connection) -> None:
     """Skip asyncpg's reset query on release: these handlers leave no session state."""
 
@@ -382,7 +375,6 @@ def create_app(dsn: str, secret: str, pool_size: int) -> web.Application:
             dsn,
             min_size=pool_size,
             max_size=pool_size,
-            init=_init_connection,
             reset=_no_reset,
         )
         assert created is not None
@@ -399,15 +391,41 @@ def create_app(dsn: str, secret: str, pool_size: int) -> web.Application:
     return app
 
 
-def main() -> None:
-    """``python -m bench.ceiling``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+SECRET_ENV = "NOTIFGQL_JWT_SECRET"  # noqa: S105 (the name of a variable)
+
+
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> argparse.Namespace:
+    """The command line; the secret comes from ``--secret=S`` or else NOTIFGQL_JWT_SECRET.
+
+    bench/run passes it through the environment (the variable notifgql reads too): a random
+    secret may start with ``-``, which argparse takes for an option when it is a separate
+    argument, and the environment keeps it out of ``ps`` as well.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ceiling", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dsn", required=True, help="postgresql://user@host:port/db")
-    parser.add_argument("--secret", required=True, help="the JWT secret notifgql uses")
+    parser.add_argument(
+        "--secret",
+        help=f"the JWT secret notifgql uses (default: ${SECRET_ENV}); write --secret=S "
+        "when S may start with '-'",
+    )
     parser.add_argument("--pool-size", type=int, default=32)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.secret is None:
+        args.secret = (os.environ if environ is None else environ).get(SECRET_ENV)
+    if not args.secret:
+        parser.error(f"no secret: give --secret=S or set {SECRET_ENV}")
+    return args
+
+
+def main() -> None:
+    """``python -m bench.ceiling``."""
+    args = parse_args()
     web.run_app(
         create_app(args.dsn, args.secret, args.pool_size),
         host=args.host,

@@ -40,6 +40,9 @@ VENV_BIN = Path(sys.executable).parent
 CONNECTIONS = 32
 DEEP_OFFSET = 10_000
 PAGE = 30
+SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk left in flight
+# What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget.
+RESERVE_S = 22.0
 
 NODE_FIELDS = (
     "id title description excerpt targetType targetId targetTitle targetLabel parentType "
@@ -102,11 +105,17 @@ class Config:
     preset: Preset
     warmup: int  # seconds of wrk per target before each scenario's rounds
     seconds: int  # seconds of each measured wrk run
-    rounds: int  # rounds of the headline scenarios (list, counts)
+    rounds: int  # rounds of the headline scenarios (list, counts, deep; jsonapi in quick)
     other_rounds: int  # rounds of the others
     other_seconds: int
     mark_trials: int
     profile: bool
+    # Quick: every round runs each headline scenario's servers A B B A (a ratio per round
+    # that a linear drift cannot bias), and the scenarios take turns within each round, so
+    # a burst of outside load spoils a round of each rather than every round of one.
+    # Full: a round is one run per server, the order alternating from round to round.
+    abba: bool = False
+    budget_s: float | None = None  # the whole run, from start to last line
     profile_seconds: int = 10
     write_readme: bool = False
     scenarios: tuple[str, ...] = ()
@@ -115,18 +124,22 @@ class Config:
     def make(args: argparse.Namespace) -> Config:
         """The preset the command line asks for, with its overrides."""
         if args.quick:
-            # One ABBA round for the headline scenarios: each server twice, in the order
-            # A B B A, so that a drift of the (shared, noisy) machine cancels out.
+            # Many short rounds rather than a few long ones: on a shared 2-core machine the
+            # outside load changes within seconds, a ratio of two runs a second apart sees
+            # almost the same machine, and the median over rounds drops the rounds that a
+            # burst hit on one side only. 2½ to 2¾ minutes, never over 3 (see bench/README.md).
             config = Config(
                 quick=True,
                 preset=dataset.QUICK,
-                warmup=2,
-                seconds=3,
-                rounds=2,
+                warmup=1,
+                seconds=1,
+                rounds=7,
                 other_rounds=1,
-                other_seconds=2,
+                other_seconds=1,
                 mark_trials=2,
                 profile=False,
+                abba=True,
+                budget_s=180.0,
             )
         else:
             config = Config(
@@ -232,6 +245,10 @@ class Results:
     mark_all_seen: dict[str, Any] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    # Per scenario, its ratio (report.RATIOS) in each round, in round order.
+    rounds: dict[str, list[float]] = field(default_factory=dict)
+    # Per scenario, the cores other processes kept busy on average during its rounds.
+    outside_cores: dict[str, float] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the database
@@ -390,13 +407,17 @@ class Bench:
     """One run of the benchmark."""
 
     def __init__(
-        self, config: Config, db: Database, layout: Layout, env: dict[str, str], secret: str
+        self,
+        config: Config,
+        db: Database,
+        layout: Layout,
+        env: dict[str, str],
+        started: float | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.layout = layout
         self.env = env
-        self.secret = secret
         self.servers: list[Server] = []
         self.requests = Requests()
         self.results = Results()
@@ -404,6 +425,7 @@ class Bench:
         self.service_tokens: dict[int, str] = {}
         self.deep_cursors: dict[tuple[int, int], str] = {}
         self.max_id = 0
+        self.started = time.monotonic() if started is None else started
 
     # ---------------------------------------------------------------- servers
 
@@ -434,9 +456,7 @@ class Bench:
 
     def start_ceiling(self) -> Server:
         """The minimal aiohttp + asyncpg + orjson server."""
-        command = [sys.executable, "-m", "bench.ceiling", "--dsn", self.db.dsn]
-        command += ["--secret", self.secret, "--pool-size", str(CONNECTIONS)]
-        return self.start("ceiling", command)
+        return self.start("ceiling", ceiling_command(self.db.dsn))
 
     def stop_all(self) -> None:
         """Stop every server this run started."""
@@ -707,28 +727,95 @@ class Bench:
         rounds: int,
         seconds: int,
     ) -> dict[str, list[Sample]]:
-        """Warm each server up, then ``rounds`` interleaved rounds (order alternating)."""
-        say(f"{key}: warm-up, then {rounds} round(s) of {seconds}s per server")
-        for _label, server, name in entries:
-            loadgen.run(
-                server.url,
-                self.requests.files[name],
-                seconds=self.config.warmup,
-                connections=CONNECTIONS,
+        """One scenario: warm-up, then ``rounds`` rounds (see ``interleave``)."""
+        return self.interleave({key: entries}, rounds=rounds, seconds=seconds)[key]
+
+    def interleave(
+        self,
+        groups: dict[str, list[tuple[str, Server, str]]],
+        *,
+        rounds: int,
+        seconds: int,
+    ) -> dict[str, dict[str, list[Sample]]]:
+        """Warm every target up, then ``rounds`` rounds; each round runs every group in turn.
+
+        Within a round a group's targets run A B B A when the configuration says ``abba``
+        (each target twice, mirrored), else once each, the order alternating between rounds.
+        The scenario's ratio (``report.RATIOS``) is computed per round from that round's runs
+        alone and kept in ``results.rounds``: the figure is the median of those.
+        """
+        abba = self.config.abba
+        for key, entries in groups.items():
+            shape = "A B B A" if abba and len(entries) > 1 else "alternating"
+            say(
+                f"{key}: {self.config.warmup}s warm-up per target, then {rounds} round(s) of "
+                f"{seconds}s runs ({shape})"
             )
-        samples: dict[str, list[Sample]] = {label: [] for label, _, _ in entries}
-        for round_number in range(rounds):
-            order = entries if round_number % 2 == 0 else entries[::-1]
-            for label, server, name in order:
-                sample = self.measure(server, self.requests.files[name], seconds, round_number + 1)
-                samples[label].append(sample)
-                say(
-                    f"  {key} round {round_number + 1} {label}: {sample.rps:,.0f} req/s, "
-                    f"p50 {sample.p50_ms:.1f} ms, p99 {sample.p99_ms:.1f} ms, "
-                    f"{sample.errors} errors"
+            for _label, server, name in entries:
+                loadgen.run(
+                    server.url,
+                    self.requests.files[name],
+                    seconds=self.config.warmup,
+                    connections=CONNECTIONS,
                 )
-        self.results.scenarios[key] = samples
-        return samples
+        found: dict[str, dict[str, list[Sample]]] = {
+            key: {label: [] for label, _, _ in entries} for key, entries in groups.items()
+        }
+        per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
+        deadline = self.started + self.config.budget_s - RESERVE_S if self.config.budget_s else None
+        round_s = 0.0
+        roots = {server.pid for entries in groups.values() for _, server, _ in entries}
+        if self.db.postmaster_pid is not None:
+            roots.add(self.db.postmaster_pid)
+        with procstat.Outside(sorted(roots)) as outside:
+            for round_number in range(rounds):
+                # The quick run's budget: at least 3 rounds, then none that would overrun it.
+                late = deadline is not None and time.monotonic() + round_s > deadline
+                if late and round_number >= 3:
+                    say(
+                        f"stopping after {round_number} rounds: another would end past the "
+                        f"run's {self.config.budget_s:.0f}s budget (a busy machine)"
+                    )
+                    break
+                round_started = time.monotonic()
+                for key, entries in groups.items():
+                    if abba:
+                        order = [*entries, *entries[::-1]]
+                    else:
+                        order = entries if round_number % 2 == 0 else entries[::-1]
+                    this_round: dict[str, list[Sample]] = {label: [] for label, _, _ in entries}
+                    for label, server, name in order:
+                        time.sleep(SETTLE)
+                        sample = self.measure(
+                            server, self.requests.files[name], seconds, round_number + 1
+                        )
+                        this_round[label].append(sample)
+                        found[key][label].append(sample)
+                    ratio = report.round_ratio(key, this_round)
+                    if ratio is not None:
+                        per_round[key].append(ratio)
+                    say(
+                        f"  {key} round {round_number + 1}: "
+                        + ", ".join(
+                            f"{label} {statistics.fmean(s.rps for s in runs):,.0f} req/s "
+                            f"p50 {statistics.fmean(s.p50_ms for s in runs):.1f} ms"
+                            + (
+                                f" ({sum(s.errors for s in runs)} errors)"
+                                if any(s.errors for s in runs)
+                                else ""
+                            )
+                            for label, runs in this_round.items()
+                        )
+                        + (f"; ratio {ratio:.3f}" if ratio is not None else "")
+                    )
+                round_s = time.monotonic() - round_started
+        say(f"  other processes kept {outside.cores:.2f} of {os.cpu_count()} cores busy meanwhile")
+        for key, samples in found.items():
+            self.results.scenarios[key] = samples
+            self.results.outside_cores[key] = outside.cores
+            if key in per_round:
+                self.results.rounds[key] = per_round[key]
+        return found
 
     def mark_all_seen(self, notifgql: Server) -> None:
         """markAllSeen over a whole inbox against the bare UPDATE sent through asyncpg."""
@@ -870,6 +957,15 @@ class Bench:
         self.results.profile = outputs
 
 
+def ceiling_command(dsn: str) -> list[str]:
+    """``python -m bench.ceiling`` without its port; the secret is not on the command line.
+
+    The ceiling reads it from NOTIFGQL_JWT_SECRET, which notifgql_env sets for every server:
+    a random secret starting with ``-`` would be taken for an option as a separate argument.
+    """
+    return [sys.executable, "-m", "bench.ceiling", "--dsn", dsn, "--pool-size", str(CONNECTIONS)]
+
+
 def new_input(inbox: Inbox, n: int) -> dict[str, Any]:
     """A notification a service publishes (createNotification's input)."""
     return {
@@ -940,7 +1036,11 @@ def cpu_model() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``bench/run``."""
     parser = argparse.ArgumentParser(prog="bench/run", description="The notifgql benchmark.")
-    parser.add_argument("--quick", action="store_true", help="small dataset, one short round")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small dataset, 7 interleaved A B B A rounds of 1 s runs (under 3 minutes)",
+    )
     parser.add_argument("--rounds", type=int, help="measured rounds per scenario")
     parser.add_argument("--seconds", type=int, help="seconds per measured wrk run")
     parser.add_argument(
@@ -964,7 +1064,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with database(config) as db:
             env = notifgql_env(db, secret)
             layout, has_statements = prepare(db, config.preset, env)
-            bench = Bench(config, db, layout, env, secret)
+            bench = Bench(config, db, layout, env, started)
             try:
                 results = run(bench, has_statements)
             finally:
@@ -984,6 +1084,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_readme(BENCH / "README.md", table)
         say("results table written into bench/README.md")
     say(f"done in {results.meta['elapsed_s']:.0f}s; raw figures in {out}")
+    print(report.spreads(results))
     print(report.last_line(results))
     return 0
 
@@ -1001,6 +1102,7 @@ def run(bench: Bench, has_statements: bool) -> Results:
         "rounds": config.rounds,
         "other_rounds": config.other_rounds,
         "other_seconds": config.other_seconds,
+        "abba": config.abba,
         "deep_offset": DEEP_OFFSET,
         "cores": os.cpu_count(),
         "cpu": cpu_model(),
@@ -1023,29 +1125,33 @@ def run(bench: Bench, has_statements: bool) -> Results:
     rounds, seconds = config.rounds, config.seconds
     other_rounds, other_seconds = config.other_rounds, config.other_seconds
     pair = [("ceiling", ceiling), ("notifgql", notifgql)]
+    headline: dict[str, list[tuple[str, Server, str]]] = {}
     if config.wants("list"):
-        bench.compare(
-            "list", [(n, s, f"list.{n}") for n, s in pair], rounds=rounds, seconds=seconds
-        )
+        headline["list"] = [(n, s, f"list.{n}") for n, s in pair]
     if config.wants("counts"):
-        bench.compare(
-            "counts", [(n, s, f"counts.{n}") for n, s in pair], rounds=rounds, seconds=seconds
-        )
+        headline["counts"] = [(n, s, f"counts.{n}") for n, s in pair]
     if config.wants("deep"):
-        entries = [("page1", notifgql, "page1.notifgql"), ("deep", notifgql, "deep.notifgql")]
+        headline["deep"] = [
+            ("page1", notifgql, "page1.notifgql"),
+            ("deep", notifgql, "deep.notifgql"),
+        ]
         if not config.quick:  # the same pair on the ceiling: the database's share of D
-            entries += [
+            headline["deep"] += [
                 ("ceiling-page1", ceiling, "page1.ceiling"),
                 ("ceiling-deep", ceiling, "deep.ceiling"),
             ]
-        bench.compare("deep", entries, rounds=rounds, seconds=seconds)
-    if config.wants("jsonapi"):
-        bench.compare(
-            "jsonapi",
-            [(n, s, f"jsonapi.{n}") for n, s in pair],
-            rounds=other_rounds,
-            seconds=other_seconds,
-        )
+    jsonapi = [(n, s, f"jsonapi.{n}") for n, s in pair] if config.wants("jsonapi") else None
+    if config.abba:
+        # Quick: the four figures of the last line, their scenarios taking turns each round.
+        if jsonapi:
+            headline["jsonapi"] = jsonapi
+        if headline:
+            bench.interleave(headline, rounds=rounds, seconds=seconds)
+    else:
+        for key, entries in headline.items():
+            bench.compare(key, entries, rounds=rounds, seconds=seconds)
+        if jsonapi:
+            bench.compare("jsonapi", jsonapi, rounds=other_rounds, seconds=other_seconds)
     if config.wants("mark"):
         bench.mark_all_seen(notifgql)
     if config.wants("create"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import threading
+import time
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -50,6 +53,50 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds spent between two readings; processes born in between count from 0."""
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot: /proc/stat's total less idle and iowait.
+
+    Steal time (the hypervisor running someone else) counts as busy: it was not ours either.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return (sum(values) - values[3] - values[4]) / CLOCK_TICKS
+    return math.nan
+
+
+class Outside:
+    """How many cores the rest of the machine kept busy while a block ran.
+
+    Everything busy on the machine, less the CPU of the given process trees (the servers and
+    PostgreSQL), of this process and of the children it has waited for (wrk): what other
+    people's work took from the benchmark, in cores (0 to the number of cores).
+    """
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+        self.cores = math.nan
+
+    def _ours(self) -> dict[int, float]:
+        return cpu_seconds([pid for root in self.roots for pid in tree(root)])
+
+    def __enter__(self) -> Outside:
+        self._started = time.monotonic()
+        self._busy = machine_busy_seconds()
+        self._times = os.times()
+        self._trees = self._ours()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        times = os.times()
+        ours = cpu_delta(self._trees, self._ours()) + sum(
+            getattr(times, name) - getattr(self._times, name)
+            for name in ("user", "system", "children_user", "children_system")
+        )
+        elapsed = time.monotonic() - self._started
+        if elapsed > 0:
+            self.cores = max(0.0, (machine_busy_seconds() - self._busy - ours) / elapsed)
 
 
 def rss_bytes(pids: list[int]) -> int:

@@ -57,23 +57,103 @@ def _values(samples: Sequence[Sample], name: str) -> list[float]:
     return [float(getattr(s, name)) for s in samples if getattr(s, name) is not None]
 
 
+# Each scenario's ratio: (numerator target, denominator target, Sample field).
+RATIOS: dict[str, tuple[str, str, str]] = {
+    "list": ("notifgql", "ceiling", "rps"),
+    "counts": ("notifgql", "ceiling", "rps"),
+    "deep": ("deep", "page1", "p50_ms"),
+    "jsonapi": ("notifgql", "ceiling", "rps"),
+    "create": ("notifgql", "ceiling", "rps"),
+}
+# The figures of the last line, in order: (scenario, label).
+HEADLINE = (
+    ("list", "list ratio"),
+    ("counts", "counts ratio"),
+    ("deep", "deep/page1"),
+    ("jsonapi", "jsonapi ratio"),
+)
+
+
+def round_ratio(key: str, runs: dict[str, list[Sample]]) -> float | None:
+    """The ratio of ``key`` in one round: the mean of each side's runs in that round."""
+    if key not in RATIOS:
+        return None
+    top, bottom, name = RATIOS[key]
+    over, under = _values(runs.get(top, []), name), _values(runs.get(bottom, []), name)
+    if not over or not under or not statistics.fmean(under):
+        return None
+    return statistics.fmean(over) / statistics.fmean(under)
+
+
+def per_round(results: Results, key: str) -> list[float]:
+    """The per-round ratios of scenario ``key`` (empty when it did not run)."""
+    if key in results.rounds:
+        return list(results.rounds[key])
+    pair = results.scenarios.get(key)
+    if not pair or key not in RATIOS:
+        return []
+    top, bottom, name = RATIOS[key]
+    return ratios(pair.get(top, []), pair.get(bottom, []), lambda s: float(getattr(s, name)))
+
+
 def headline(results: Results) -> dict[str, float]:
-    """R, C and D of the last line."""
-    found = {"list": math.nan, "counts": math.nan, "deep": math.nan}
-    for key in ("list", "counts"):
-        pair = results.scenarios.get(key)
-        if pair:
-            found[key] = median(ratios(pair["notifgql"], pair["ceiling"], rps))
-    deep = results.scenarios.get("deep")
-    if deep:
-        found["deep"] = median(ratios(deep["deep"], deep["page1"], p50))
-    return found
+    """R, C, D and J of the last line: medians of per-round ratios."""
+    return {key: median(per_round(results, key)) for key, _ in HEADLINE}
+
+
+def spreads(results: Results) -> str:
+    """Each figure of the last line with the min–max and IQR of its per-round ratios."""
+    parts = []
+    for key, label in HEADLINE:
+        values = sorted(per_round(results, key))
+        if not values:
+            parts.append(f"{label} n/a")
+            continue
+        text = f"{label} {median(values):.2f} (min–max {values[0]:.2f}–{values[-1]:.2f}"
+        if len(values) >= 4:
+            q1, _, q3 = statistics.quantiles(values, n=4)
+            text += f", IQR {q1:.2f}–{q3:.2f}"
+        parts.append(text + f", {len(values)} rounds)")
+    busy = outside(results)
+    if busy is not None:
+        parts.append(f"other processes kept {busy:.1f} cores busy")
+    return "per-round ratios: " + "; ".join(parts)
+
+
+def outside(results: Results) -> float | None:
+    """Cores other processes kept busy during the headline rounds (the first measured)."""
+    for key, _ in HEADLINE:
+        value = results.outside_cores.get(key)
+        if value is not None and not math.isnan(value):
+            return value
+    return None
 
 
 def last_line(results: Results) -> str:
-    """``list ratio R.RR counts ratio C.CC deep/page1 D.DD``."""
+    """``list ratio R.RR counts ratio C.CC deep/page1 D.DD jsonapi ratio J.JJ``."""
     h = headline(results)
-    return f"list ratio {h['list']:.2f} counts ratio {h['counts']:.2f} deep/page1 {h['deep']:.2f}"
+    return " ".join(f"{label} {h[key]:.2f}" for key, label in HEADLINE)
+
+
+def load(meta: dict[str, Any]) -> str:
+    """How the load was applied, in one sentence."""
+    head = (
+        f"Load: wrk, {meta.get('connections')} connections, {meta.get('warmup_s')} s warm-up per "
+        "server"
+    )
+    if meta.get("abba"):
+        return (
+            f"{head}, then up to {meta.get('rounds')} rounds (fewer only when more would "
+            "overrun the 3-minute budget) in which list, counts, deep and JSON:API "
+            f"take turns, each running its two targets A B B A for {meta.get('seconds')} s a run; "
+            f"createNotification {meta.get('other_rounds')} such round. Figures: median over "
+            "rounds (min–max), ratios computed per round; one process per server."
+        )
+    return (
+        f"{head}, then {meta.get('rounds')} interleaved round(s) of {meta.get('seconds')} s "
+        f"(list, counts, deep) or {meta.get('other_rounds')} of {meta.get('other_seconds')} s "
+        "(the others). Figures: median over rounds (min–max); one process per server."
+    )
 
 
 def _mark(ok: bool | None) -> str:
@@ -96,10 +176,12 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
         f"inboxes in {preset.get('organizations')} organizations ({preset.get('whales')} of "
         f"{preset.get('whale_size', 0):,}, one of {preset.get('mark_inbox_size', 0):,} for "
         f"markAllSeen); random viewers among {preset.get('viewers', 0):,} inboxes.",
-        f"Load: wrk, {meta.get('connections')} connections, {meta.get('warmup_s')} s warm-up per "
-        f"server, then {meta.get('rounds')} interleaved round(s) of {meta.get('seconds')} s "
-        f"(list, counts, deep) or {meta.get('other_rounds')} of {meta.get('other_seconds')} s "
-        "(the others). Figures: median over rounds (min–max); one process per server.",
+        load(meta)
+        + (
+            f" Other processes kept {busy:.1f} of {meta.get('cores')} cores busy meanwhile."
+            if (busy := outside(results)) is not None
+            else ""
+        ),
         "",
         "| Scenario | Ceiling req/s | notifgql req/s | notifgql ÷ ceiling | "
         "notifgql p50 / p99 / max ms | Ceiling p50 / p99 ms | Server CPU µs/req notifgql / "
@@ -113,7 +195,7 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
         ours, top = pair["notifgql"], pair["ceiling"]
         lines.append(
             f"| {title} | {spread(_values(top, 'rps'))} | {spread(_values(ours, 'rps'))} | "
-            f"{spread(ratios(ours, top, rps), 2)} | "
+            f"{spread(per_round(results, key), 2)} | "
             f"{median(_values(ours, 'p50_ms')):.1f} / {median(_values(ours, 'p99_ms')):.1f} / "
             f"{max(_values(ours, 'max_ms')):.0f} | "
             f"{median(_values(top, 'p50_ms')):.1f} / {median(_values(top, 'p99_ms')):.1f} | "
@@ -147,8 +229,10 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
                     f"{median(_values(samples, 'p99_ms')):.1f} | "
                     f"{max(_values(samples, 'max_ms')):.0f} |"
                 )
+            down_ratios = per_round(results, "deep") if who == "notifgql" else []
             lines.append(
-                f"| {who}, deep ÷ page 1 (p50) | | {spread(ratios(far, first, p50), 2)} | | |"
+                f"| {who}, deep ÷ page 1 (p50) | | "
+                f"{spread(down_ratios or ratios(far, first, p50), 2)} | | |"
             )
     mark = results.mark_all_seen
     if mark:

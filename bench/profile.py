@@ -35,7 +35,7 @@ PHASES = [
     ("GraphQL parse", r"^_parse_operation_document \(strawberry/"),
     ("GraphQL validation", r"^validate_document \(strawberry/"),
     ("GraphQL execution by graphql-core", r"^Schema\._execute_operation "),
-    ("compiled plan (graphql/compiled.py)", r"^run_plan \(notifgql/graphql/compiled\.py"),
+    ("compiled plan (graphql/compiled.py)", r"^Plans\.run \(notifgql/graphql/compiled\.py"),
     ("resolver Query.notifications", r"^Query\.notifications \(notifgql/"),
     ("resolver Query.notificationCounts", r"^Query\.notification_counts \(notifgql/"),
     (

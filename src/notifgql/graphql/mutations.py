@@ -18,6 +18,7 @@ from notifgql.graphql.types import MarkResult, Notification
 from notifgql.ids import parse_id
 from notifgql.notifications import commands
 from notifgql.notifications.fields import parse_ids
+from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import MAX_MARK_IDS
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
@@ -36,6 +37,20 @@ async def _change_one(info: Info, id: strawberry.ID, change: ChangeOne) -> Notif
         lambda work: change(work, viewer, notification_id),
     )
     return Notification.from_model(row)
+
+
+MarkAll = Callable[[UnitOfWork, Viewer, NotificationFilter], Awaitable[int]]
+
+
+async def _mark_all(
+    info: Info, filter: NotificationFilterInput | None, mark: MarkAll
+) -> MarkResult:
+    viewer = info.context.inbox_viewer
+    spec = to_domain_filter(filter)
+    count = await in_transaction(
+        info.context.database, info.context.broker, lambda work: mark(work, viewer, spec)
+    )
+    return MarkResult(count=count)
 
 
 @strawberry.type
@@ -73,27 +88,13 @@ class Mutation:
     async def mark_all_seen(
         self, info: Info, filter: NotificationFilterInput | None = None
     ) -> MarkResult:
-        viewer = info.context.inbox_viewer
-        spec = to_domain_filter(filter)
-        count = await in_transaction(
-            info.context.database,
-            info.context.broker,
-            lambda work: commands.mark_all_seen(work, viewer, spec),
-        )
-        return MarkResult(count=count)
+        return await _mark_all(info, filter, commands.mark_all_seen)
 
     @strawberry.mutation(description="Set readAt (and seenAt) on every match, in one statement.")
     async def mark_all_read(
         self, info: Info, filter: NotificationFilterInput | None = None
     ) -> MarkResult:
-        viewer = info.context.inbox_viewer
-        spec = to_domain_filter(filter)
-        count = await in_transaction(
-            info.context.database,
-            info.context.broker,
-            lambda work: commands.mark_all_read(work, viewer, spec),
-        )
-        return MarkResult(count=count)
+        return await _mark_all(info, filter, commands.mark_all_read)
 
     @strawberry.mutation(
         description="Publish a notification into your organization; service tokens only."

@@ -8,6 +8,7 @@ counts, a page of results)::
     @output_type("One notification in the viewer's inbox.")
     class Notification(Declared):
         id: strawberry.ID = on.value(lambda row: str(row.id))
+        title: str = on.column(NotificationRow.title)
         actor: Actor | None = on.one(Actor, lambda row: row if row.actor_id else None)
 
 From that one declaration come both ways of answering: the Strawberry type the executor
@@ -104,6 +105,8 @@ class Declared:
 
     __fields__: ClassVar[tuple[Field, ...]] = ()
     __typename__: ClassVar[str] = ""
+    # What the object was built from: the on-demand fields read it.
+    __source__: Any = None
 
     @classmethod
     def from_model(cls, source: Any) -> Self:
@@ -116,8 +119,6 @@ class Declared:
         obj = cls(**values)
         obj.__source__ = source
         return obj
-
-    __source__: Any = None
 
 
 def fields_of(type_: type[Declared]) -> dict[str, Field]:

@@ -166,3 +166,24 @@ async def test_a_statement_fault_stays_a_bug(pg_database: Database) -> None:
         async with pg_database.read() as conn:
             await conn.execute(text("SELECT 1/0"))
     assert not isinstance(raised.value, ServiceUnavailable)
+
+
+def test_a_sqlite_bug_is_not_unavailable() -> None:
+    """SQLite raises OperationalError for a syntax error or a missing table as well: those
+    are bugs (a logged 500), not an outage to retry."""
+    import sqlite3 as sqlite
+
+    from sqlalchemy import exc as sa_exc
+
+    from notifgql.db import faults
+
+    conn = sqlite.connect(":memory:")
+    for statement in ("SELEC 1", "SELECT * FROM nowhere", "SELECT nope FROM sqlite_master"):
+        try:
+            conn.execute(statement)
+        except sqlite.OperationalError as driver_error:
+            wrapped = sa_exc.OperationalError(statement, None, driver_error)
+            assert not faults.is_unavailable(wrapped), statement
+        else:
+            raise AssertionError(f"{statement} did not fail")
+    conn.close()

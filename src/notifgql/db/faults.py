@@ -74,7 +74,9 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         orig = getattr(current, "orig", None)
-        for nested in (orig, current.__cause__, current.__context__):
+        # Not __context__: an error raised while another was being handled (a bug in an
+        # except block) is not the database's doing.
+        for nested in (orig, current.__cause__):
             if isinstance(nested, BaseException):
                 pending.append(nested)
 
@@ -98,12 +100,15 @@ def is_unavailable(error: BaseException) -> bool:
     code = sqlstate(error)
     if code is not None:
         return code in _UNAVAILABLE_CODES or code.startswith(_UNAVAILABLE_CLASSES)
+    driver = next((link for link in _chain(error) if isinstance(link, sqlite3.Error)), None)
+    if driver is not None:
+        # SQLite reports a syntax error or a missing table as OperationalError too: only
+        # its result code tells a file that cannot be used now from a bug (a 500).
+        return _sqlite_unavailable(driver)
     for link in _chain(error):
         if isinstance(link, _DRIVER_UNAVAILABLE + _WRAPPED_UNAVAILABLE):
             return True
         if isinstance(link, exc.DBAPIError) and link.connection_invalidated:
-            return True
-        if isinstance(link, sqlite3.Error) and _sqlite_unavailable(link):
             return True
     return False
 

@@ -112,6 +112,26 @@ class TestUnreachableDatabase:
         assert result.stdout == ""
         assert PASSWORD not in result.stdout + result.stderr
 
+    def test_demo_without_migrating_is_one_line(self, tmp_path: Path) -> None:
+        # The demo loads through the engine, whose refusals are already classified.
+        host = f"127.0.0.1:{free_port()}"
+        url = f"postgresql+asyncpg://notifgql:{PASSWORD}@{host}/notifgql"
+        result = run(
+            "serve",
+            "--demo",
+            cwd=tmp_path,
+            NOTIFGQL_DATABASE_URL=url,
+            NOTIFGQL_JWT_SECRET=SECRET,
+            NOTIFGQL_AUTO_MIGRATE="false",
+            NOTIFGQL_DB_TIMEOUT="3",
+        )
+        assert result.returncode == 1
+        line = only_line(result)
+        assert line.startswith(
+            f"notifgql: cannot use the database postgresql+asyncpg://notifgql:***@{host}/notifgql: "
+        ), line
+        assert PASSWORD not in result.stdout + result.stderr
+
     @pytest.mark.parametrize("command", ["serve", "migrate"])
     def test_missing_database_is_one_line(
         self, postgres_admin_url: str, tmp_path: Path, command: str

@@ -26,6 +26,7 @@ from notifgql.app import create_app
 from notifgql.auth import issue_token
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
+from notifgql.errors import NotifGqlError
 from notifgql.ids import parse_id
 from notifgql.observability import configure_logging
 from notifgql.settings import DEV_JWT_SECRET, Settings
@@ -155,7 +156,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # Migrations and demo data run once, here, before any worker serves.
     try:
         asyncio.run(_prepare(settings, demo=args.demo))
-    except (OSError, DBAPIError) as error:
+    except (OSError, DBAPIError, NotifGqlError) as error:
         for listener in listeners:
             listener.close()
         print(_database_problem(settings, error), file=sys.stderr)
@@ -212,10 +213,13 @@ def _why(error: OSError) -> str:
     return error.strerror or str(error) or type(error).__name__
 
 
-def _database_problem(settings: Settings, error: OSError | DBAPIError) -> str:
+def _database_problem(settings: Settings, error: OSError | DBAPIError | NotifGqlError) -> str:
     """One line saying which database could not be used, and why (never its password)."""
     if isinstance(error, OSError):
         reason = _why(error)
+    elif isinstance(error, NotifGqlError):
+        # Already classified by the engine (unavailable, storage fault): its message is safe.
+        reason = error.message
     else:
         # The driver's own message, first line only: the rest is SQL and a help link.
         reason = str(error.orig).splitlines()[0] if error.orig is not None else ""
@@ -309,7 +313,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
     try:
         revision = asyncio.run(run())
-    except (OSError, DBAPIError) as error:
+    except (OSError, DBAPIError, NotifGqlError) as error:
         print(_database_problem(settings, error), file=sys.stderr)
         return 1
     print(f"database at revision {revision}", file=sys.stderr)

@@ -122,3 +122,17 @@ async def test_a_long_text_is_parsed_off_the_event_loop(
     short = "{ __typename }"
     await api.client.post("/graphql", json={"query": short})
     assert parses[1] == (len(short), loop_thread)
+
+
+async def test_operation_names_a_document_lacks_are_not_remembered(
+    api: Api, documents: Documents
+) -> None:
+    query = "query Badge { notificationCounts { unread } }"
+    for n in range(50):
+        body = {"query": query, "operationName": f"Nope{n}" + "x" * 1_000}
+        await api.client.post("/graphql", json=body, headers=api.auth())
+    await api.client.post(
+        "/graphql", json={"query": query, "operationName": "Badge"}, headers=api.auth()
+    )
+    entry = documents._entries[query]
+    assert set(entry.plans) == {"Badge"}

@@ -48,7 +48,7 @@ from notifgql.errors import NotifGqlError, ServiceUnavailable
 from notifgql.graphql import roots
 from notifgql.graphql.context import Context
 from notifgql.graphql.declared import Declared, Field, fields_of
-from notifgql.graphql.documents import Documents
+from notifgql.graphql.documents import Checked, Documents
 from notifgql.graphql.inputs import NotificationFilterInput as FilterInput
 from notifgql.graphql.inputs import to_domain_filter
 from notifgql.graphql.types import (
@@ -198,8 +198,10 @@ class _Compiler:
         if field.kind == "value":
             return read
         if field.kind == "later":
+            # The reader is called only when the runner awaits it: a deferred field whose
+            # sibling failed first never starts a query of its own.
             later.append(key)
-            return read
+            return lambda source: lambda: read(source)
         assert field.of is not None
         nested = self.project(field.of, node.selection_set, _NO_LATER)
         if field.kind == "one":
@@ -225,7 +227,7 @@ class _Compiler:
                 return None
             result = project(source)
             for key in later:
-                result[key] = await result[key]
+                result[key] = await result[key]()
             return result
 
         return run
@@ -273,6 +275,16 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
     return Plan(schema=schema, operation=operation, roots=tuple(runners))
 
 
+def _names_an_operation(checked: Checked, name: str) -> bool:
+    document = checked.document
+    return document is not None and any(
+        isinstance(node, OperationDefinitionNode)
+        and node.name is not None
+        and node.name.value == name
+        for node in document.definitions
+    )
+
+
 # Plans never cover introspection, so the specified rules are the whole validation they need.
 _RULES = tuple(specified_rules)
 
@@ -309,7 +321,10 @@ class Plans:
                 plan = compile_plan(self._schema, checked.document, operation_name)
             except (NotCompilable, KeyError):
                 plan = None
-        checked.plans[operation_name] = plan
+        if operation_name is None or _names_an_operation(checked, operation_name):
+            # Only names the document holds are remembered: any other is client-chosen
+            # text that would grow the entry without bound.
+            checked.plans[operation_name] = plan
         return plan
 
     async def run(

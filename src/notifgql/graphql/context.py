@@ -18,7 +18,7 @@ from notifgql.notifications.pagination import CursorCodec
 
 @dataclass(slots=True)
 class Context:
-    """What resolvers may use. It holds the engine, never a session: sibling resolvers
+    """What resolvers may use. It holds the engine, never a connection: sibling resolvers
     run concurrently and each opens its own short connection."""
 
     database: Database

@@ -30,7 +30,12 @@ class NumberedPage:
 async def read_numbered_page(
     database: Database, viewer: Viewer, spec: NotificationFilter, number: int, size: int
 ) -> NumberedPage:
-    """Page ``number`` of ``size`` rows matching ``spec``, and the total, on one connection."""
+    """Page ``number`` of ``size`` rows matching ``spec``, and the total.
+
+    Both reads share one connection but not one snapshot (reads run in autocommit): a
+    change committed between them can make the total differ from the rows by that change,
+    as it could between two requests.
+    """
     offset, limit = pagination.page_bounds(number, size)
     async with database.read() as conn:
         rows = await queries.list_page(conn, viewer, spec, offset, limit)

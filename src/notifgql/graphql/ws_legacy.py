@@ -9,6 +9,7 @@ with one ``error`` message carrying the coded error, and no ``complete`` after i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from contextlib import suppress
 from typing import Any
@@ -46,6 +47,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         variables: dict[str, object] | None,
     ) -> None:
         """Run one operation: ``data`` per result, then ``complete``, or one ``error``."""
+        source: object = None
         try:
             source = await self.schema.subscribe(
                 query=query,
@@ -75,6 +77,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             log.exception("unexpected error running subscription %r", operation_id)
             await self._send_error(operation_id, coded_error(MASKED_MESSAGE, INTERNAL_SERVER_ERROR))
         finally:
+            # Closed now, not when the collector finds it: the stream holds a subscription
+            # slot, a counts feed and a broker subscriber until its own cleanup runs.
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
             # Released here, whatever ended the operation, so that the id may be reused.
             self.subscriptions.pop(operation_id, None)
             self.tasks.pop(operation_id, None)

@@ -111,7 +111,12 @@ class Documents:
         entry = self._entries.get(query)
         if entry is not None:
             self._entries.move_to_end(query)
-            entry.errors(self.schema, rules)
+            if rules not in entry.validations and len(query) > _OFFLOAD_CHARACTERS:
+                # A rule set not seen for this text yet: validating a long one is as
+                # costly as parsing it, so it leaves the event loop too.
+                await asyncio.to_thread(entry.errors, self.schema, rules)
+            else:
+                entry.errors(self.schema, rules)
             return entry
         if len(query) > _OFFLOAD_CHARACTERS:
             entry = await asyncio.to_thread(self._check, query, rules)

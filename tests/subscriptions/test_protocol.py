@@ -66,6 +66,15 @@ UNKNOWN_FIELD_ANSWER = {
 }
 
 
+# A document that does not parse, and one that does not validate, with what both protocols
+# (and HTTP) answer each with.
+REQUEST_ERRORS = pytest.mark.parametrize(
+    ("query", "error"),
+    [(SYNTAX_ERROR, SYNTAX_ERROR_ANSWER), (UNKNOWN_FIELD, UNKNOWN_FIELD_ANSWER)],
+    ids=["syntax", "validation"],
+)
+
+
 def no_alarms(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Log lines at WARNING or above; a refused request is the client's business."""
     return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
@@ -111,14 +120,7 @@ class TestTransportMalformedFrames:
 
 
 class TestTransportRequestErrors:
-    @pytest.mark.parametrize(
-        ("query", "error"),
-        [
-            (SYNTAX_ERROR, SYNTAX_ERROR_ANSWER),
-            (UNKNOWN_FIELD, UNKNOWN_FIELD_ANSWER),
-        ],
-        ids=["syntax", "validation"],
-    )
+    @REQUEST_ERRORS
     async def test_answered_with_error_message(
         self,
         api: Api,
@@ -192,14 +194,7 @@ class TestLegacyMalformedFrames:
 
 
 class TestLegacyRequestErrors:
-    @pytest.mark.parametrize(
-        ("query", "error"),
-        [
-            (SYNTAX_ERROR, SYNTAX_ERROR_ANSWER),
-            (UNKNOWN_FIELD, UNKNOWN_FIELD_ANSWER),
-        ],
-        ids=["syntax", "validation"],
-    )
+    @REQUEST_ERRORS
     async def test_answered_with_error_message(
         self,
         api: Api,

@@ -59,5 +59,7 @@ async def current_revision(database: Database) -> str | None:
             raise RuntimeError(f"{VERSION_TABLE} holds {len(rows)} revisions; expected one")
         return str(rows[0][0]) if rows else None
 
-    async with database.engine.connect() as conn:
+    # A read connection: on SQLite the write engine begins every transaction with BEGIN
+    # IMMEDIATE, and a probe queued behind busy writers timed out into a false 503.
+    async with database.read() as conn:
         return await conn.run_sync(_read)

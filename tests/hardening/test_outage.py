@@ -301,8 +301,9 @@ class TestPostgresHangs:
     """A server that accepts connections and answers nothing (frozen, or behind a dead link).
 
     Without a bound of its own, a request would wait for the driver's command timeout
-    (30 s) on the pre-ping of a pooled connection, then for SQLAlchemy's graceful close of
-    the connection it throws away.
+    (30 s): on a write, in the pre-ping of a pooled connection; on a read, whose pool does
+    not ping, in its statement. Cancelling either makes SQLAlchemy close the connection
+    gracefully, which waits on the frozen server once more.
     """
 
     async def test_every_door_answers_503_within_a_bound(

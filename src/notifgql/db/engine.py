@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -46,10 +46,9 @@ async def _classified() -> AsyncIterator[None]:
 class Database:
     """The process's engines: reads run in autocommit, writes in one transaction each.
 
-    On PostgreSQL, reads have a pool of their own whose connections stay in autocommit:
-    no BEGIN/ROLLBACK around a SELECT, and the pre-ping is one round trip instead of three
-    (SQLAlchemy's asyncpg ping opens a transaction on a connection that is not in
-    autocommit). Writes use ``engine``, which migrations also use.
+    On PostgreSQL, reads have a pool of their own whose connections stay in autocommit: no
+    BEGIN/ROLLBACK around a SELECT and no pre-ping, so a badge read is one round trip.
+    Writes use ``engine``, which migrations also use.
     """
 
     engine: AsyncEngine
@@ -91,13 +90,44 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads: no BEGIN/ROLLBACK round trips around one SELECT."""
-        async with _classified(), self.connect(self.read_engine) as conn:
-            await self._check_file(conn, writing=False)
-            if self.read_engine is self.engine:
+        if self.read_engine is self.engine:
+            async with _classified(), self.connect(self.read_engine) as conn:
+                await self._check_file(conn, writing=False)
                 # SQLite's single pool: this connection alone switches to autocommit. (An
                 # engine-level AUTOCOMMIT option over the same pool leaked connections.)
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        async with _classified(), self._bounded_read() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _bounded_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of PostgreSQL's read pool, the whole read within ``timeout``.
+
+        Its pool checks a connection for free on checkout (see ``create_database``) instead of
+        pinging it, so a server that accepts and then answers nothing is noticed only by the
+        statements: at the deadline the driver's connection is closed under them, which
+        fails them at once. Cancelling the request's task instead would not: SQLAlchemy
+        then closes the connection gracefully, waiting on the frozen server again.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        conn = self.read_engine.connect()
+        # Checking out is bounded on its own: pool_timeout, and the driver's connect timeout.
+        await conn.start()
+        driver = (await conn.get_raw_connection()).driver_connection
+        overdue = loop.call_at(deadline, driver.terminate) if driver is not None else None
+        try:
+            yield conn
+        except Exception as error:
+            if loop.time() >= deadline:
+                raise TimeoutError(f"the read took longer than {self.timeout:g}s") from error
+            raise
+        finally:
+            if overdue is not None:
+                overdue.cancel()
+            # Shielded: a request cancelled just now must still give its connection back.
+            await asyncio.shield(conn.close())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -193,12 +223,28 @@ def create_database(settings: Settings) -> Database:
     engine = create_async_engine(url, **kwargs)
     reads = create_async_engine(
         url,
-        **kwargs,
+        **kwargs | {"pool_pre_ping": False},
         isolation_level="AUTOCOMMIT",
         # Autocommit connections hold no transaction to roll back when they are returned.
         pool_reset_on_return=None,
     )
+    _check_on_checkout(reads)
     return Database(engine, reads, dialect="postgresql", timeout=settings.db_timeout)
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Replace a pooled connection the server has closed, without a round trip.
+
+    A server that restarts or terminates a backend closes its socket; the driver sees that
+    as soon as the event loop runs, so checking its flag catches what a pre-ping would,
+    for none of the ping's round trip, which on the badge counts costs as much as the
+    query. A server that vanishes without closing is caught by the read's bound.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.DisconnectionError("the server closed this connection")
 
 
 def _dump_json(value: Any) -> str:

@@ -17,15 +17,15 @@ from notifgql.db.models import notifications
 
 @dataclass(frozen=True)
 class Person:
-    recipient_id: int
-    organization_id: int
+    recipient_id: str
+    organization_id: str
 
 
-ALICE = Person(1001, 10)
-BOB = Person(1002, 10)
+ALICE = Person("1001", "10")
+BOB = Person("1002", "10")
 # Same recipient id as Alice, in another organization: tenancy must still keep them apart.
-ALICE_ELSEWHERE = Person(1001, 20)
-SERVICE_ORG = 10
+ALICE_ELSEWHERE = Person("1001", "20")
+SERVICE_ORG = "10"
 
 _serial = count(1)
 BASE_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ class Api:
         self.secret = secret
 
     def token(self, person: Person = ALICE, role: str = "user", **kwargs: Any) -> str:
-        subject = str(person.recipient_id) if role == "user" else "publisher"
+        subject = person.recipient_id if role == "user" else "publisher"
         return issue_token(
             self.secret,
             subject=subject,

@@ -77,6 +77,37 @@ class TestToken:
         assert (claims["sub"], claims["org"], claims["role"]) == ("billing", "20", "service")
         assert int(str(claims["exp"])) - int(str(claims["iat"])) == 600
 
+    def test_any_string_ids_are_kept_exactly(self, tmp_path: Path) -> None:
+        recipient, organization = "auth0|ünïcødé-7", " 0f0c6b1e-2b8e-4d2a-9a51-3f1d5c9e7a10"
+        result = notifgql(
+            "token", "--recipient", recipient, "--organization", organization, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        claims = decode(result.stdout.strip())
+        assert (claims["sub"], claims["org"]) == (recipient, organization)
+
+    @pytest.mark.parametrize(
+        ("args", "said"),
+        [
+            (["--recipient", "", "--organization", "10"], "--recipient must not be empty"),
+            (
+                ["--recipient", "1", "--organization", "9" * 256],
+                "--organization is longer than 255 characters",
+            ),
+            (
+                ["--recipient", "a\tb", "--organization", "10"],
+                "--recipient contains a control character",
+            ),
+        ],
+    )
+    def test_a_bad_id_is_named_on_one_line(
+        self, tmp_path: Path, args: list[str], said: str
+    ) -> None:
+        result = notifgql("token", *args, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, "")
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"notifgql: {said}")
+
     def test_signed_with_the_configured_secret(self, tmp_path: Path) -> None:
         result = notifgql("token", "--recipient", "1", "--organization", "1", cwd=tmp_path)
         (line,) = result.stdout.splitlines()
@@ -87,8 +118,9 @@ class TestToken:
     @pytest.mark.parametrize(
         "args",
         [
-            ["--recipient", "1001", "--organization", "acme"],
-            ["--recipient", "alice", "--organization", "10"],
+            ["--recipient", "1001", "--organization", ""],
+            ["--recipient", "x" * 256, "--organization", "10"],
+            ["--recipient", "bell\x07", "--organization", "10"],
             ["--recipient", "1001", "--organization", "10", "--ttl", "0"],
             ["--recipient", "1001", "--organization", "10", "--role", "admin"],
             ["--organization", "10"],

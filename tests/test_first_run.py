@@ -110,7 +110,7 @@ class TestReadinessLogs:
 
 class TestDemoInbox:
     async def test_parents_and_projects_agree(self, demo: Serve) -> None:
-        token = issue_token(SECRET, subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION)
+        token = issue_token(SECRET, subject=DEMO_RECIPIENT, organization_id=DEMO_ORGANIZATION)
         query = (
             "{ notifications(first: 200) { totalCount nodes { id targetType targetId "
             "targetTitle parentType parentId parentTitle projectId } } }"

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from alembic import command
 from sqlalchemy import Connection, select, text
 
+from notifgql import appkeys
+from notifgql.app import create_app
 from notifgql.db import migrate
 from notifgql.db.engine import Database, create_database
 from notifgql.db.models import notifications
 from notifgql.settings import Settings
-from tests.conftest import create_pg_database
+from tests.client import Api, Person
+from tests.conftest import JWT_SECRET, create_pg_database
 
 
 @pytest.fixture
-async def fresh_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+async def fresh_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        url = await create_pg_database(request.getfixturevalue("postgres_admin_url"))
-    database = create_database(Settings(database_url=url))
+        return f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    return await create_pg_database(request.getfixturevalue("postgres_admin_url"))
+
+
+@pytest.fixture
+async def fresh_database(fresh_url: str) -> Any:
+    database = create_database(Settings(database_url=fresh_url))
     yield database
     await database.dispose()
 
@@ -94,8 +102,8 @@ async def test_changeset_becomes_text_keeping_every_value(fresh_database: Databa
     async with fresh_database.transaction() as conn:
         await conn.execute(
             notifications.insert().values(
-                organization_id=1,
-                recipient_id=2,
+                organization_id="1",
+                recipient_id="2",
                 title="new",
                 excerpt="",
                 changeset={"z": 1, "a": -0.0},
@@ -108,3 +116,213 @@ async def test_changeset_becomes_text_keeping_every_value(fresh_database: Databa
             await conn.execute(text("SELECT changeset FROM notifications WHERE title = 'new'"))
         ).scalar_one()
     assert stored == '{"z":1,"a":-0.0}'
+
+
+# Rows as the integer-id schema held them: (organization, recipient, actor, title).
+INTEGER_ROWS = [
+    (1, 2, None, "first"),
+    (1, 2, 7, "second"),
+    (1, 2, 7, "third"),
+    (1, 3, 8, "neighbour"),
+    (2, 2, None, "elsewhere"),
+    (2**63 - 1, 1, 2**63 - 1, "largest"),
+]
+LIST = """
+query($after: String) {
+  notifications(first: 2, after: $after) {
+    edges { cursor node { title recipientId organizationId actor { id } } }
+    pageInfo { hasNextPage endCursor }
+    totalCount
+  }
+  notificationCounts { total unread }
+}
+"""
+CREATE_ID = (
+    "mutation($input: CreateNotificationInput!) { createNotification(input: $input) { id } }"
+)
+ID_COLUMNS = ("organization_id", "recipient_id", "actor_id")
+
+
+async def insert_integer_rows(database: Database) -> None:
+    """Fill the integer-id schema (revision 0002) as notifgql wrote it then."""
+    async with database.transaction() as conn:
+        for minute, (organization, recipient, actor, title) in enumerate(INTEGER_ROWS):
+            created: Any = JANUARY + timedelta(minutes=minute)
+            if database.dialect == "sqlite":
+                created = created.strftime("%Y-%m-%d %H:%M:%S.%f")  # as UTCDateTime stores it
+            await conn.execute(
+                text(
+                    "INSERT INTO notifications (organization_id, recipient_id, actor_id, title,"
+                    " excerpt, changeset, created_at, activity_at)"
+                    " VALUES (:org, :rcp, :actor, :title, '', '[]', :at, :at)"
+                ),
+                {
+                    "org": organization,
+                    "rcp": recipient,
+                    "actor": actor,
+                    "title": title,
+                    "at": created,
+                },
+            )
+
+
+async def id_columns(database: Database) -> dict[str, tuple[str, str | None]]:
+    """Each id column's type (and, on PostgreSQL, its collation)."""
+    async with database.read() as conn:
+        if database.dialect == "postgresql":
+            rows = await conn.execute(
+                text(
+                    "SELECT column_name, data_type, collation_name FROM information_schema.columns"
+                    " WHERE table_name = 'notifications'"
+                )
+            )
+        else:
+            rows = await conn.execute(
+                text("SELECT name, lower(type), NULL FROM pragma_table_info('notifications')")
+            )
+        return {row[0]: (row[1], row[2]) for row in rows if row[0] in ID_COLUMNS}
+
+
+async def index_definitions(database: Database) -> dict[str, str]:
+    """The table's indexes as the database itself writes them out."""
+    async with database.read() as conn:
+        if database.dialect == "postgresql":
+            query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'notifications'"
+        else:
+            query = (
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                " AND tbl_name = 'notifications' AND sql IS NOT NULL"
+            )
+        return {row[0]: row[1] for row in await conn.execute(text(query))}
+
+
+async def stored_ids(database: Database) -> list[tuple[Any, ...]]:
+    async with database.read() as conn:
+        query = "SELECT id, organization_id, recipient_id, actor_id, title FROM notifications"
+        return [tuple(row) for row in await conn.execute(text(query + " ORDER BY id"))]
+
+
+@pytest.fixture
+async def integer_ids(fresh_database: Database) -> dict[str, str]:
+    """The previous schema holding integer ids; returns its index definitions."""
+    await upgrade_to(fresh_database, "0002")
+    await insert_integer_rows(fresh_database)
+    return await index_definitions(fresh_database)
+
+
+class TestIdsBecomeText:
+    async def test_rows_keep_their_ids_as_decimal_text(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        before = await stored_ids(fresh_database)
+        await migrate.upgrade(fresh_database)
+        # Statements the pool prepared against the old column types are void now.
+        await fresh_database.dispose()
+        assert await migrate.current_revision(fresh_database) == migrate.head_revision()
+
+        text_type = ("text", "C") if fresh_database.dialect == "postgresql" else ("text", None)
+        assert await id_columns(fresh_database) == dict.fromkeys(ID_COLUMNS, text_type)
+        assert await stored_ids(fresh_database) == [
+            (row_id, str(org), str(rcp), None if actor is None else str(actor), title)
+            for row_id, org, rcp, actor, title in before
+        ]
+        assert [row[1:4] for row in before] == [row[:3] for row in INTEGER_ROWS]
+        # The inbox indexes: the same names, columns, order and conditions.
+        assert await index_definitions(fresh_database) == integer_ids
+        assert set(integer_ids) >= {
+            "ix_notifications_inbox_order",
+            "ix_notifications_inbox_unread",
+            "ix_notifications_inbox_unseen",
+        }
+
+    async def test_inboxes_read_and_page_as_before(
+        self, fresh_url: str, integer_ids: dict[str, str]
+    ) -> None:
+        # notifgql itself migrates when it starts, as on an upgrade in production.
+        app = create_app(Settings(database_url=fresh_url, jwt_secret=JWT_SECRET))
+        async with (
+            TestServer(app, host="127.0.0.1") as server,
+            TestClient(server) as client,
+        ):
+            api = Api(client, server.app[appkeys.DATABASE], JWT_SECRET)
+            owner = Person("2", "1")
+            first = await api.data(LIST, as_=owner)
+            page = first["notifications"]
+            assert [edge["node"]["title"] for edge in page["edges"]] == ["third", "second"]
+            assert page["edges"][0]["node"] == {
+                "title": "third",
+                "recipientId": "2",
+                "organizationId": "1",
+                "actor": {"id": "7"},
+            }
+            assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (3, True)
+            assert first["notificationCounts"] == {"total": 3, "unread": 3}
+            rest = await api.data(LIST, {"after": page["pageInfo"]["endCursor"]}, as_=owner)
+            assert [e["node"]["title"] for e in rest["notifications"]["edges"]] == ["first"]
+            # A token signed while ids were numbers opens the same inbox.
+            legacy = jwt.encode({"sub": 2, "org": 1}, JWT_SECRET, algorithm="HS256")
+            status, body = await api.gql_raw(
+                "{ notificationCounts { total } }", headers={"Authorization": f"Bearer {legacy}"}
+            )
+            assert (status, body) == (200, {"data": {"notificationCounts": {"total": 3}}})
+            largest = Person("1", str(2**63 - 1))
+            listed = (await api.data(LIST, as_=largest))["notifications"]["edges"]
+            assert [e["node"]["actor"] for e in listed] == [{"id": str(2**63 - 1)}]
+            # New rows go on after the old ones, with string ids of any shape.
+            created = await api.data(
+                CREATE_ID,
+                {"input": {"recipientId": "auth0|new", "title": "new"}},
+                as_=owner,
+                role="service",
+            )
+            assert int(created["createNotification"]["id"]) > len(INTEGER_ROWS)
+            crm = await client.get("/notifications", headers=api.auth(owner))
+            receivers = {item["receiver"]["id"] for item in (await crm.json())["notifications"]}
+            assert receivers == {2}
+
+
+class TestDowngrade:
+    async def test_decimal_ids_become_integers_again(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        before = await stored_ids(fresh_database)
+        await upgrade_to(fresh_database, "0003")
+        await downgrade_to(fresh_database, "0002")
+        await fresh_database.dispose()
+        assert {name: kind for name, (kind, _) in (await id_columns(fresh_database)).items()} == (
+            dict.fromkeys(ID_COLUMNS, "bigint")
+        )
+        assert await stored_ids(fresh_database) == before
+        assert await index_definitions(fresh_database) == integer_ids
+
+    @pytest.mark.parametrize("kept", ["auth0|abc", "01", "-0", " 1", "9223372036854775808"])
+    async def test_refused_while_some_id_is_not_an_integer(
+        self, fresh_database: Database, integer_ids: dict[str, str], kept: str
+    ) -> None:
+        await upgrade_to(fresh_database, "0003")
+        async with fresh_database.transaction() as conn:
+            await conn.execute(
+                notifications.insert().values(
+                    organization_id="1",
+                    recipient_id=kept,
+                    title="kept",
+                    excerpt="",
+                    changeset=[],
+                    created_at=JANUARY,
+                    activity_at=JANUARY,
+                )
+            )
+        before = await stored_ids(fresh_database)
+        with pytest.raises(Exception, match=r"cannot downgrade|out of range"):
+            await downgrade_to(fresh_database, "0002")
+        assert await migrate.current_revision(fresh_database) == "0003"
+        assert await stored_ids(fresh_database) == before
+        assert await index_definitions(fresh_database) == integer_ids
+
+
+async def downgrade_to(database: Database, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        command.downgrade(migrate.alembic_config(connection), revision)
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(run)

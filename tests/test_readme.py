@@ -228,7 +228,7 @@ async def graphql(query: str, token: str) -> dict[str, Any]:
     return body["data"]  # type: ignore[no-any-return]
 
 
-VIEWER = issue_token(DEV_JWT_SECRET, subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION)
+VIEWER = issue_token(DEV_JWT_SECRET, subject=DEMO_RECIPIENT, organization_id=DEMO_ORGANIZATION)
 
 
 class TestEveryBlock:

@@ -10,7 +10,7 @@ from typing import Literal
 import jwt
 
 from notifgql.errors import Forbidden, Unauthenticated
-from notifgql.ids import parse_id
+from notifgql.ids import opaque_id_problem
 
 Role = Literal["user", "service"]
 ALGORITHM = "HS256"
@@ -20,8 +20,9 @@ ALGORITHM = "HS256"
 class Viewer:
     """The caller of one request: whose inbox, in which organization, in which role."""
 
+    # Both exactly as the token names them (see notifgql.ids).
     subject: str
-    organization_id: int
+    organization_id: str
     role: Role
     # The token's exp (Unix seconds), for connections that outlive one request.
     expires_at: float | None = None
@@ -38,9 +39,9 @@ class Viewer:
         return self
 
     @property
-    def recipient_id(self) -> int:
+    def recipient_id(self) -> str:
         """The inbox owner's id; FORBIDDEN for a token without an inbox."""
-        return int(self.require_inbox().subject)
+        return self.require_inbox().subject
 
     def require_service(self) -> None:
         """Refuse unless the token is a service token."""
@@ -52,13 +53,17 @@ def issue_token(
     secret: str,
     *,
     subject: str,
-    organization_id: int,
+    organization_id: str,
     role: Role = "user",
     ttl_seconds: int | None = None,
 ) -> str:
-    """Sign a token for ``subject`` in ``organization_id``."""
+    """Sign a token for ``subject`` in ``organization_id``; both must be valid ids."""
+    for claim, value in (("sub", subject), ("org", organization_id)):
+        problem = opaque_id_problem(value)
+        if problem is not None:
+            raise ValueError(f"the {claim} claim {problem}")
     now = int(time.time())
-    claims: dict[str, object] = {"sub": subject, "org": str(organization_id), "role": role}
+    claims: dict[str, object] = {"sub": subject, "org": organization_id, "role": role}
     claims["iat"] = now
     if ttl_seconds is not None:
         claims["exp"] = now + ttl_seconds
@@ -98,12 +103,8 @@ def _verified(secret: str, token: str) -> Viewer:
     role = claims.get("role", "user")
     if role not in ("user", "service"):
         raise Unauthenticated("The token's role must be user or service")
-    subject = str(claims["sub"])
-    organization_id = parse_id(str(claims["org"]))
-    if organization_id is None:
-        raise Unauthenticated("The token's org claim is not an organization id")
-    if role == "user" and parse_id(subject) is None:
-        raise Unauthenticated("The token's sub claim is not a recipient id")
+    subject = claim_id(claims, "sub")
+    organization_id = claim_id(claims, "org")
     expires_at = claims.get("exp")
     return Viewer(
         subject=subject,
@@ -111,6 +112,23 @@ def _verified(secret: str, token: str) -> Viewer:
         role=role,
         expires_at=None if expires_at is None else float(expires_at),
     )
+
+
+def claim_id(claims: dict[str, object], name: str) -> str:
+    """The id a token's claim names, or UNAUTHENTICATED when it names none.
+
+    A string is taken exactly as it is. An integer (tokens issued when ids were numbers)
+    names the id that is its decimal text, as the stored ids became.
+    """
+    value = claims.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise Unauthenticated(f"The token's {name} claim must be a string id")
+    problem = opaque_id_problem(value)
+    if problem is not None:
+        raise Unauthenticated(f"The token's {name} claim {problem}")
+    return value
 
 
 def viewer_from_header(secret: str, authorization: str | None) -> Viewer:

@@ -27,7 +27,8 @@ from notifgql.auth import issue_token
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.errors import NotifGqlError
-from notifgql.ids import parse_id
+from notifgql.ids import opaque_id_problem
+from notifgql.notifications.limits import MAX_OPAQUE_ID_LENGTH
 from notifgql.observability import configure_logging
 from notifgql.settings import DEV_JWT_SECRET, Settings
 
@@ -72,8 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     token = commands.add_parser("token", help="print one signed token")
-    token.add_argument("--recipient", required=True, help="recipient id (the token's sub)")
-    token.add_argument("--organization", required=True, help="organization id (the token's org)")
+    ids = f"1 to {MAX_OPAQUE_ID_LENGTH} characters, no control characters"
+    token.add_argument("--recipient", required=True, help=f"recipient id, the token's sub ({ids})")
+    token.add_argument(
+        "--organization", required=True, help=f"organization id, the token's org ({ids})"
+    )
     token.add_argument("--role", choices=("user", "service"), default="user")
     token.add_argument("--ttl", type=int, help="seconds until it expires (default: never)")
     token.set_defaults(run=_token)
@@ -248,7 +252,7 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
 
             loaded = await load_demo(database)
             token = issue_token(
-                settings.jwt_secret, subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION
+                settings.jwt_secret, subject=DEMO_RECIPIENT, organization_id=DEMO_ORGANIZATION
             )
             state = "loaded" if loaded else "already present"
             print(
@@ -321,13 +325,11 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
-    organization_id = parse_id(args.organization)
-    if organization_id is None:
-        print("notifgql: --organization must be a positive integer id", file=sys.stderr)
-        return 2
-    if args.role == "user" and parse_id(args.recipient) is None:
-        print("notifgql: --recipient must be a positive integer id", file=sys.stderr)
-        return 2
+    for option, value in (("--recipient", args.recipient), ("--organization", args.organization)):
+        problem = opaque_id_problem(value)
+        if problem is not None:
+            print(f"notifgql: {option} {problem}", file=sys.stderr)
+            return 2
     if args.ttl is not None and args.ttl <= 0:
         print("notifgql: --ttl must be a positive number of seconds", file=sys.stderr)
         return 2
@@ -335,7 +337,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
         issue_token(
             settings.jwt_secret,
             subject=args.recipient,
-            organization_id=organization_id,
+            organization_id=args.organization,
             role=args.role,
             ttl_seconds=args.ttl,
         )

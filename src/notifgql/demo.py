@@ -13,11 +13,12 @@ from notifgql.notifications.filters import EVERYTHING
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
 
-DEMO_ORGANIZATION = 810
-DEMO_RECIPIENT = 3030
+DEMO_ORGANIZATION = "810"
+DEMO_RECIPIENT = "3030"
 DEMO_SERVICE = "demo-publisher"
-
-_ACTORS = [(11, "Ana Kovač"), (12, "Marko Horvat"), (13, "Jon D"), (14, "Automation")]
+# Ids are the publisher's own strings: numbers for people, a name for the automation.
+AUTOMATION = "automation"
+_ACTORS = [("11", "Ana Kovač"), ("12", "Marko Horvat"), ("13", "Jon D"), (AUTOMATION, "Automation")]
 
 
 def _project(n: int) -> tuple[int, str]:
@@ -62,7 +63,7 @@ def _examples(now: datetime) -> list[NewNotification]:
                 important=n % 7 == 0,
                 mention=n % 5 == 0,
                 action_required=n % 6 == 0,
-                made_by_automation=actor_id == 14,
+                made_by_automation=actor_id == AUTOMATION,
                 new_activities_count=1 + n % 3,
                 first_unread_activity_id=n,
                 last_action_at=created + timedelta(hours=2) if n % 10 == 0 else None,
@@ -74,7 +75,7 @@ def _examples(now: datetime) -> list[NewNotification]:
 
 async def load_demo(database: Database) -> bool:
     """Fill the demo inbox unless it has notifications already; True when it loaded."""
-    user = Viewer(subject=str(DEMO_RECIPIENT), organization_id=DEMO_ORGANIZATION, role="user")
+    user = Viewer(subject=DEMO_RECIPIENT, organization_id=DEMO_ORGANIZATION, role="user")
     service = Viewer(subject=DEMO_SERVICE, organization_id=DEMO_ORGANIZATION, role="service")
     async with database.read() as conn:
         if await queries.count(conn, user, EVERYTHING):

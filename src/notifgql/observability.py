@@ -246,9 +246,10 @@ def request_middleware(metrics: Metrics) -> Any:
                     "operation": _clipped(request.get(requestkeys.GRAPHQL_OPERATION)),
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
+                    # Two fields, not "org/sub": either id may itself hold a "/".
                     "viewer": None
                     if viewer is None
-                    else f"{viewer.organization_id}/{viewer.subject}",
+                    else {"org": viewer.organization_id, "sub": viewer.subject},
                 },
             )
             request_id_var.reset(token)

@@ -74,7 +74,7 @@ async def _seed(api: Api) -> None:
     await api.add(
         ALICE,
         title="second",
-        actor_id=7,
+        actor_id="7",
         actor_name="Ana",
         read_at=datetime(2026, 3, 2, tzinfo=UTC),
     )

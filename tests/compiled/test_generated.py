@@ -63,7 +63,7 @@ async def seeded(api: Api) -> list[int]:
                 description=None if n % 3 else "déjà vu",
                 target_type=[None, "Task", "task", "Straße"][n % 4],
                 target_id=None if n % 2 else 100 + n,
-                actor_id=None if n % 3 == 1 else 7 + n % 2,
+                actor_id=None if n % 3 == 1 else str(7 + n % 2),
                 actor_name=None if n % 5 == 0 else "Ana Kovač",
                 read_at=at if n % 2 else None,
                 seen_at=at if n % 3 else None,

@@ -47,8 +47,8 @@ async def test_a_file_deleted_inside_a_transaction_is_not_committed_to(
         async with database.transaction() as conn:
             await conn.execute(
                 t.insert().values(
-                    organization_id=1,
-                    recipient_id=2,
+                    organization_id="1",
+                    recipient_id="2",
                     title="late",
                     excerpt="",
                     changeset=[],

@@ -357,7 +357,7 @@ class TestCreateNotification:
         assert when(read_back.pop("createdAt")) == datetime(2026, 2, 3, 1, 0, tzinfo=UTC)
         assert read_back == created
         row = await api.row(notification_id)
-        assert (row.organization_id, row.recipient_id) == (10, 1001)
+        assert (row.organization_id, row.recipient_id) == ("10", "1001")
         assert row.activity_at == datetime(2026, 2, 3, 2, 5, 6, tzinfo=UTC)
 
     async def test_defaults_of_a_minimal_notification(self, api: Api) -> None:
@@ -381,7 +381,7 @@ class TestCreateNotification:
         ]
         assert created["organizationId"] == "20"
         row = await api.row(int(created["id"]))
-        assert row.organization_id == 20
+        assert row.organization_id == "20"
         # Recipient 1001 of organization 20 has it; recipient 1001 of organization 10 does not.
         query = "query($id: ID!) { notification(id: $id) { id } }"
         elsewhere = await api.data(query, {"id": created["id"]}, as_=ALICE_ELSEWHERE)
@@ -413,9 +413,10 @@ class TestCreateNotification:
             ("description", "x" * 10_001),
             ("excerpt", "nul\x00byte"),
             ("newActivitiesCount", -1),
-            ("recipientId", "alice"),
+            ("recipientId", ""),
+            ("recipientId", "x" * 256),
             ("projectId", "-3"),
-            ("actorId", "1.5"),
+            ("actorId", "a\x07b"),
         ],
     )
     async def test_bad_input_is_refused(self, api: Api, field: str, value: Any) -> None:

@@ -62,7 +62,7 @@ class TestNotification:
             changeset=[{"field": "status", "from": "open", "to": "done"}],
             last_action_at=minutes(10),
             created_at=minutes(5),
-            actor_id=42,
+            actor_id="42",
             actor_name="Carol",
         )
         data = await api.data(NOTIFICATION, {"id": str(notification_id)})
@@ -203,7 +203,7 @@ class TestNotifications:
         }
 
     async def test_full_fields_in_list(self, api: Api) -> None:
-        notification_id = await api.add(ALICE, title="Listed", actor_id=5, actor_name="Dan")
+        notification_id = await api.add(ALICE, title="Listed", actor_id="5", actor_name="Dan")
         query = f"{{ notifications {{ nodes {{ {NOTIFICATION_FIELDS} }} }} }}"
         single = (await api.data(NOTIFICATION, {"id": str(notification_id)}))["notification"]
         assert (await api.data(query))["notifications"]["nodes"] == [single]

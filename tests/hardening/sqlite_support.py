@@ -16,14 +16,14 @@ import pytest
 from notifgql.auth import issue_token
 from tests.conftest import JWT_SECRET
 
-RECIPIENT, ORGANIZATION = 4040, 77
+RECIPIENT, ORGANIZATION = "4040", "77"
 CREATE = (
     "mutation($d: String) { createNotification(input: "
     '{recipientId: "4040", title: "stored", description: $d}) { id } }'
 )
 MARK_ALL_READ = "mutation { markAllRead { count } }"
 COUNTS = "{ notificationCounts { total unread } }"
-USER = issue_token(JWT_SECRET, subject=str(RECIPIENT), organization_id=ORGANIZATION)
+USER = issue_token(JWT_SECRET, subject=RECIPIENT, organization_id=ORGANIZATION)
 SERVICE = issue_token(JWT_SECRET, subject="publisher", organization_id=ORGANIZATION, role="service")
 # The server as an unprivileged user: root ignores file modes. It may still read (and
 # search) what root owns, such as the interpreter, but writes only what it owns.

@@ -84,7 +84,7 @@ class TestAccessLog:
         assert line["path"] == "/graphql"
         assert line["operation"] == "Badge"
         assert line["status"] == 200
-        assert line["viewer"] == f"{ALICE.organization_id}/{ALICE.recipient_id}"
+        assert line["viewer"] == {"org": ALICE.organization_id, "sub": ALICE.recipient_id}
         assert line["duration_ms"] >= 0
         assert line["request_id"] == "line-1"
 

@@ -85,8 +85,8 @@ class TestStarts:
         serving.append(server)
         await server.ready()
         query = {"query": "{ notificationCounts { total } }"}
-        good = issue_token(STRONG, subject="1001", organization_id=10)
-        other = issue_token("q" * 40, subject="1001", organization_id=10)
+        good = issue_token(STRONG, subject="1001", organization_id="10")
+        other = issue_token("q" * 40, subject="1001", organization_id="10")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
             async with session.post(
                 f"{server.url}/graphql", json=query, headers={"Authorization": f"Bearer {good}"}

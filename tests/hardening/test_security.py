@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from notifgql.db.models import notifications
-from tests.client import ALICE, BOB, Api
+from tests.client import ALICE, BOB, Api, Person
 from tests.conftest import JWT_SECRET
 from tests.hardening.support import assert_no_leak
 
@@ -74,10 +74,14 @@ BAD_TOKENS: dict[str, Callable[[], str]] = {
     "payload-swapped": _swapped_payload,
     "role-admin": lambda: jwt.encode(_claims(role="admin"), JWT_SECRET, algorithm="HS256"),
     "no-org": lambda: jwt.encode(_claims(org=None), JWT_SECRET, algorithm="HS256"),
-    "org-injection": lambda: jwt.encode(_claims(org="10 OR 1=1"), JWT_SECRET, algorithm="HS256"),
-    "sub-injection": lambda: jwt.encode(
-        _claims(sub="1001' OR '1'='1"), JWT_SECRET, algorithm="HS256"
-    ),
+    "org-control": lambda: jwt.encode(_claims(org="10\n"), JWT_SECRET, algorithm="HS256"),
+    "sub-nul": lambda: jwt.encode(_claims(sub="1001\x00"), JWT_SECRET, algorithm="HS256"),
+    "sub-list": lambda: jwt.encode(_claims(sub=["1001"]), JWT_SECRET, algorithm="HS256"),
+}
+# Claims that look like SQL are ids like any other, matched exactly: they name nobody here.
+INJECTED_CLAIMS = {
+    "org-injection": {"org": "10 OR 1=1"},
+    "sub-injection": {"sub": "1001' OR '1'='1"},
 }
 
 # (method, path template, body): every REST endpoint; {id} is one of Alice's notifications.
@@ -164,6 +168,26 @@ class TestBadTokensAtTheGraphqlDoor:
         assert await api.snapshot() == before
 
 
+class TestClaimsThatLookLikeSql:
+    @pytest.mark.parametrize("claims", list(INJECTED_CLAIMS.values()), ids=list(INJECTED_CLAIMS))
+    async def test_name_an_empty_inbox(self, api: Api, claims: dict[str, str]) -> None:
+        mine = await api.add(ALICE, title="Secret title")
+        before = await api.snapshot()
+        token = jwt.encode(_claims(**claims), JWT_SECRET, algorithm="HS256")
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = await api.client.get(JSONAPI, headers=headers)
+        assert (await listed.json(content_type=None))["meta"]["total_count"] == 0
+        shown = await api.client.get(f"{JSONAPI}/{mine}", headers=headers)
+        assert shown.status == 404
+        marked = await api.client.patch(f"{JSONAPI}/{mine}/read", headers=headers)
+        assert marked.status == 404
+        status, body = await api.gql_raw("mutation { markAllRead { count } }", headers=headers)
+        assert (status, body) == (200, {"data": {"markAllRead": {"count": 0}}})
+        crm = await api.client.get("/notifications", headers=headers)
+        assert (await crm.json())["count"] == 0
+        assert await api.snapshot() == before
+
+
 # -- text that looks like an attack ----------------------------------------------------
 
 HOSTILE = {
@@ -201,8 +225,12 @@ TEXT_INPUTS = [
     "resource",
     "reason",
 ]
-ID_INPUTS = ["recipientId", "actorId", "targetId", "parentId", "rootId", "projectId"]
-ID_INPUTS += ["firstUnreadActivityId"]
+# Numbers of ours, sent as IDs.
+ID_INPUTS = ["targetId", "parentId", "rootId", "projectId", "firstUnreadActivityId"]
+# The publisher's own ids: any text without control characters, kept exactly as sent.
+OPAQUE_ID_INPUTS = ["recipientId", "actorId"]
+STORABLE_IDS = {name: value for name, value in HOSTILE.items() if name != "control"}
+UNUSABLE_IDS = {"control": HOSTILE["control"], **UNSTORABLE}
 
 CREATE = f"""
 mutation($input: CreateNotificationInput!) {{
@@ -216,6 +244,14 @@ query($id: ID!) {{
     {" ".join(TEXT_INPUTS[4:])} changeset }}
 }}
 """
+
+
+CREATE_WITH_IDS = """
+mutation($input: CreateNotificationInput!) {
+  createNotification(input: $input) { id recipientId actor { id } }
+}
+"""
+READ_IDS = "query($id: ID!) { notification(id: $id) { recipientId actor { id } } }"
 
 
 def _graphql_view(fields: dict[str, Any]) -> dict[str, Any]:
@@ -316,6 +352,40 @@ class TestHostileText:
         for field in ID_INPUTS:
             variables = {"input": {"recipientId": "1001", "title": "ok", field: value}}
             status, body = await api.gql_raw(CREATE, variables, headers=api.auth(ALICE, "service"))
+            assert status in (200, 400), (field, body)
+            assert [error["extensions"]["code"] for error in body["errors"]] == [
+                "BAD_USER_INPUT"
+            ], (field, body)
+            for error in body["errors"]:
+                assert_no_leak(error["message"], echo=value)
+        await _table_intact(api, 0)
+
+    @pytest.mark.parametrize("value", list(STORABLE_IDS.values()), ids=list(STORABLE_IDS))
+    async def test_opaque_id_inputs_keep_hostile_text(self, api: Api, value: str) -> None:
+        await api.add(BOB)
+        variables = {"input": {"recipientId": value, "actorId": value, "title": "ok"}}
+        created = await api.data(CREATE_WITH_IDS, variables, role="service")
+        notification = created["createNotification"]
+        assert (notification["recipientId"], notification["actor"]) == (value, {"id": value})
+        # Its recipient, and only its recipient, reads it back.
+        owner = Person(value, ALICE.organization_id)
+        data = await api.data(READ_IDS, {"id": notification["id"]}, as_=owner)
+        assert data["notification"] == {"recipientId": value, "actor": {"id": value}}
+        assert (await api.data(READ_IDS, {"id": notification["id"]}))["notification"] is None
+        row = await api.row(int(notification["id"]))
+        assert (row.organization_id, row.recipient_id, row.actor_id) == (
+            ALICE.organization_id,
+            value,
+            value,
+        )
+        await _table_intact(api, 2)
+
+    @pytest.mark.parametrize("value", list(UNUSABLE_IDS.values()), ids=list(UNUSABLE_IDS))
+    async def test_opaque_id_inputs_refuse_unusable_text(self, api: Api, value: str) -> None:
+        for field in OPAQUE_ID_INPUTS:
+            variables = {"input": {"recipientId": "1001", "title": "ok", field: value}}
+            status, body = await api.gql_raw(CREATE, variables, headers=api.auth(ALICE, "service"))
+            # A lone surrogate cannot even be parsed as JSON: a request error, 400.
             assert status in (200, 400), (field, body)
             assert [error["extensions"]["code"] for error in body["errors"]] == [
                 "BAD_USER_INPUT"

@@ -25,8 +25,8 @@ TIMEOUT = aiohttp.ClientTimeout(total=15)
 EXIT_WITHIN = 15.0
 
 
-def bearer(recipient: int = 1001, organization: int = 10) -> str:
-    token = issue_token(SECRET, subject=str(recipient), organization_id=organization)
+def bearer(recipient: str = "1001", organization: str = "10") -> str:
+    token = issue_token(SECRET, subject=recipient, organization_id=organization)
     return f"Bearer {token}"
 
 
@@ -53,7 +53,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def create_notification(session: aiohttp.ClientSession, url: str) -> str:
-    token = issue_token(SECRET, subject="publisher", organization_id=10, role="service")
+    token = issue_token(SECRET, subject="publisher", organization_id="10", role="service")
     query = 'mutation { createNotification(input: {recipientId: "1001", title: "Hi"}) { id } }'
     async with session.post(
         f"{url}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}

@@ -10,7 +10,7 @@ from notifgql.db.engine import Database
 from tests.client import Person, insert_notification
 from tests.rest.examples import crm_example, crm_patch_example
 
-RECEIVER = Person(1, 77)
+RECEIVER = Person("1", "77")
 
 
 async def load(database: Database, example: dict[str, Any]) -> None:
@@ -22,18 +22,19 @@ async def load(database: Database, example: dict[str, Any]) -> None:
         seen = item["seen_at"]
         await insert_notification(
             database,
-            Person(item["receiver"]["id"], RECEIVER.organization_id),
+            # The document's ids are numbers; stored ids are their decimal text.
+            Person(str(item["receiver"]["id"]), RECEIVER.organization_id),
             id=item["id"],
             title=item["title"],
             description=item["description"],
-            actor_id=item["sender"]["id"],
+            actor_id=str(item["sender"]["id"]),
             resource=item["resource"],
             reason=item["reason"],
             seen_at=None if seen is None else datetime.fromisoformat(seen),
             created_at=created,
         )
     # Another receiver's notification must not be listed or counted.
-    await insert_notification(database, Person(2, RECEIVER.organization_id), title="not yours")
+    await insert_notification(database, Person("2", RECEIVER.organization_id), title="not yours")
 
 
 class TestList:
@@ -75,5 +76,5 @@ class TestPatch:
         listed = await api.client.get("/notifications?seen=0", headers=api.auth(RECEIVER))
         assert (await listed.json())["count"] == 0
         # The other receiver's notification stays unseen.
-        other = await api.client.get("/notifications?seen=0", headers=api.auth(Person(2, 77)))
+        other = await api.client.get("/notifications?seen=0", headers=api.auth(Person("2", "77")))
         assert (await other.json())["count"] == 1

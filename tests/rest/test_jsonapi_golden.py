@@ -20,7 +20,7 @@ DOCUMENT_HEADERS = {
 }
 EXAMPLES = jsonapi_examples()
 # Somebody else in every example's organization, whose rows must never show up.
-STRANGER = 999_999
+STRANGER = "999999"
 
 
 @pytest.fixture
@@ -70,10 +70,7 @@ def _columns(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _owner(resource: dict[str, Any]) -> Person:
     relationships = resource["relationships"]
-    return Person(
-        int(relationships["owner"]["data"]["id"]),
-        int(relationships["organization"]["data"]["id"]),
-    )
+    return Person(relationships["owner"]["data"]["id"], relationships["organization"]["data"]["id"])
 
 
 def _state_before(example: Example, columns: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +115,8 @@ async def load(database: Database, example: Example) -> Person:
     """Store the example's notifications, decoys around them, and a stranger's copy."""
     resources = _resources(example.body)
     if not resources:  # the empty inbox: only other people's notifications exist
-        owner = Person(3030, 810)
-        await insert_notification(database, Person(STRANGER, 810), title="not yours")
+        owner = Person("3030", "810")
+        await insert_notification(database, Person(STRANGER, "810"), title="not yours")
         return owner
     owner = _owner(resources[0])
     for resource in resources:

@@ -49,7 +49,7 @@ class TestGraphQLTransportWS:
 
     async def test_token_of_another_secret_closes_4403(self, sockets: Sockets) -> None:
         forged = issue_token(
-            "another-secret-just-as-long-as-the-real-one", subject="1001", organization_id=10
+            "another-secret-just-as-long-as-the-real-one", subject="1001", organization_id="10"
         )
         socket = await sockets.open(TRANSPORT_WS)
         await socket.send({"type": "connection_init", "payload": bearer(forged)})

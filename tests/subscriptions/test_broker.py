@@ -19,10 +19,10 @@ from notifgql.notifications.relay_messages import (
 )
 from tests.subscriptions.brokers import subscriber_count
 
-INBOX = (10, 1001)
+INBOX = ("10", "1001")
 
 
-def created(notification_id: int, inbox: tuple[int, int] = INBOX) -> InboxEvent:
+def created(notification_id: int, inbox: tuple[str, str] = INBOX) -> InboxEvent:
     return InboxEvent("created", *inbox, notification_id)
 
 
@@ -61,7 +61,7 @@ class TestSubscriber:
         broker = LocalBroker()
         subscriber = broker.subscribe(INBOX)
 
-        broker.deliver([created(1, (10, 1002)), created(2, (20, 1001)), created(3)])
+        broker.deliver([created(1, ("10", "1002")), created(2, ("20", "1001")), created(3)])
 
         assert queued(subscriber) == [created(3)]
 
@@ -87,7 +87,11 @@ class TestSubscriber:
 
 class TestWireFormat:
     def test_round_trip(self) -> None:
-        events = [created(1), InboxEvent("updated", 20, 7, 3), InboxEvent("counts", 10, 1001)]
+        events = [
+            created(1),
+            InboxEvent("updated", "20", "auth0|ünïcødé-7", 3),
+            InboxEvent("counts", "10", "1001"),
+        ]
         messages = list(encode_events(events))
 
         decoded = [event for message in messages for event in decode_message(message) or []]
@@ -95,7 +99,9 @@ class TestWireFormat:
         assert decoded == events
 
     def test_many_events_split_under_the_notify_limit(self) -> None:
-        events = [InboxEvent("updated", 2**40, 2**40, 2**40 + n) for n in range(1000)]
+        # The longest ids, in characters of four UTF-8 bytes each.
+        widest = "\U0001f680" * 255
+        events = [InboxEvent("updated", widest, widest, 2**40 + n) for n in range(1000)]
 
         messages = list(encode_events(events))
 
@@ -114,6 +120,7 @@ class TestWireFormat:
             b'{"e": 1}',
             b'{"e": [["deleted", 1, 2, 3]]}',
             b'{"e": [["created", "10", 1001, 1]]}',
+            b'{"e": [["created", 10, "1001", 1]]}',
             b'{"e": [["created", 10, 1001]]}',
         ],
     )

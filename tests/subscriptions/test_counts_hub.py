@@ -11,7 +11,7 @@ from notifgql.notifications.queries import Counts
 from tests.subscriptions.brokers import inbox_count, subscriber_count
 from tests.subscriptions.ws import TIMEOUT
 
-INBOX = (10, 1001)
+INBOX = ("10", "1001")
 
 
 class Loader:

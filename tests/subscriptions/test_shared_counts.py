@@ -21,17 +21,17 @@ IDS = ["a", "b", "c"]
 
 
 @contextmanager
-def counts_reads(server: TestServer) -> Iterator[Counter[int]]:
+def counts_reads(server: TestServer) -> Iterator[Counter[str]]:
     """Counts the counts statements the app executes, by recipient id."""
     database = server.app[appkeys.DATABASE]
-    seen: Counter[int] = Counter()
+    seen: Counter[str] = Counter()
     people = {ALICE.recipient_id, BOB.recipient_id}
 
     def before(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
         if "count(*)" not in statement.lower():
             return
         values = params.values() if isinstance(params, dict) else params
-        for recipient in people.intersection(v for v in values if isinstance(v, int)):
+        for recipient in people.intersection(v for v in values if isinstance(v, str)):
             seen[recipient] += 1
 
     engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}

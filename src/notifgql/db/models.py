@@ -32,6 +32,10 @@ metadata = MetaData(
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# The clients' own ids (recipient, organization, actor), compared byte for byte: PostgreSQL's
+# "C" collation makes the inbox indexes compare them as bytes rather than by a locale's
+# rules, as SQLite's default BINARY collation already does.
+OpaqueId = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +81,9 @@ class NotificationRow(NamedTuple):
     """One notification as stored: the union of both REST dialects' fields and GraphQL's."""
 
     id: Annotated[int, Col(Id, primary_key=True)]
-    organization_id: Annotated[int, Col(BigInteger, nullable=False)]
-    recipient_id: Annotated[int, Col(BigInteger, nullable=False)]
-    actor_id: Annotated[int | None, Col(BigInteger)]
+    organization_id: Annotated[str, Col(OpaqueId, nullable=False)]
+    recipient_id: Annotated[str, Col(OpaqueId, nullable=False)]
+    actor_id: Annotated[str | None, Col(OpaqueId)]
     actor_name: Annotated[str | None, Col(Text)]
     title: Annotated[str, NOT_NULL]
     description: Annotated[str | None, Col(Text)]

@@ -21,7 +21,14 @@ from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
 from notifgql.notifications.commands import NewNotification
-from notifgql.notifications.fields import IdList, IdText, description, hints, marker
+from notifgql.notifications.fields import (
+    IdList,
+    IdText,
+    OpaqueIdText,
+    description,
+    hints,
+    marker,
+)
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
 
 T = TypeVar("T")
@@ -31,7 +38,7 @@ def graphql_type(hint: Any) -> Any:
     """The Strawberry type for a domain field's type."""
     how = marker(hint)
     optional = type(None) in get_args(hint)
-    if isinstance(how, IdText):
+    if isinstance(how, IdText | OpaqueIdText):
         base: Any = strawberry.ID
     elif isinstance(how, IdList):
         base = list[strawberry.ID]

@@ -12,9 +12,10 @@ from collections import Counter
 from types import TracebackType
 
 from notifgql.errors import TooManySubscriptions
+from notifgql.notifications.events import Inbox
 
 # Whose subscriptions: (organization, recipient).
-ViewerKey = tuple[int, int]
+ViewerKey = Inbox
 
 
 class Slot:

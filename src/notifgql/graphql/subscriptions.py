@@ -26,7 +26,7 @@ from notifgql.graphql.context import Context, Info
 from notifgql.graphql.slots import Slot
 from notifgql.graphql.types import Notification, NotificationCounts
 from notifgql.notifications import queries
-from notifgql.notifications.events import EventKind
+from notifgql.notifications.events import EventKind, Inbox
 from notifgql.notifications.subscriber import Subscriber
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def _admit(context: Context) -> tuple[Viewer, Slot]:
     return viewer, context.slots.take(_inbox(viewer))
 
 
-def _inbox(viewer: Viewer) -> tuple[int, int]:
+def _inbox(viewer: Viewer) -> Inbox:
     return (viewer.organization_id, viewer.recipient_id)
 
 

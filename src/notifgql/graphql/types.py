@@ -23,7 +23,7 @@ on = Reads[Row]()
 
 @output_type("Who caused the notification.")
 class Actor(Declared):
-    id: strawberry.ID = on.value(lambda row: str(row.actor_id))
+    id: strawberry.ID = on.column(Row.actor_id)
     name: str | None = on.column(Row.actor_name)
 
 
@@ -65,8 +65,8 @@ class Notification(Declared):
     changeset: JSON = on.value(lambda row: [] if row.changeset is None else row.changeset)
     last_action_at: datetime | None = on.column(Row.last_action_at)
     created_at: datetime = on.column(Row.created_at)
-    organization_id: strawberry.ID = on.value(lambda row: str(row.organization_id))
-    recipient_id: strawberry.ID = on.value(lambda row: str(row.recipient_id))
+    organization_id: strawberry.ID = on.column(Row.organization_id)
+    recipient_id: strawberry.ID = on.column(Row.recipient_id)
     actor: Actor | None = on.one(Actor, lambda row: None if row.actor_id is None else row)
 
 

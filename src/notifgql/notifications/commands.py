@@ -14,11 +14,23 @@ from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
-from notifgql.notifications.fields import Id, check_text, check_time, from_client
+from notifgql.notifications.fields import (
+    Id,
+    OpaqueId,
+    OpaqueIdText,
+    check_text,
+    check_time,
+    described,
+    from_client,
+    hints,
+    marker,
+    parse_opaque_id,
+)
 from notifgql.notifications.filters import NotificationFilter, where
 from notifgql.notifications.limits import (
     MAX_ACTIVITIES_COUNT,
     MAX_MARK_IDS,
+    MAX_OPAQUE_ID_LENGTH,
     MAX_TEXT_LENGTH,
     MAX_TITLE_LENGTH,
 )
@@ -165,9 +177,16 @@ class NewNotification:
     # The new notification's name in errors: ``notification.<field>``.
     OWNER: ClassVar[str] = "notification"
 
-    recipient_id: Id
+    recipient_id: OpaqueId = field(
+        metadata=described(
+            f"Your own id for the recipient: 1 to {MAX_OPAQUE_ID_LENGTH} characters, no "
+            "control characters, kept exactly as sent."
+        )
+    )
     title: str
-    actor_id: Id | None = None
+    actor_id: OpaqueId | None = field(
+        default=None, metadata=described("Your own id for who caused it; same rules.")
+    )
     actor_name: str | None = None
     description: str | None = None
     excerpt: str = ""
@@ -215,8 +234,11 @@ def validate_new(new: NewNotification) -> None:
         raise BadUserInput.about(name("title"), "must not be empty")
     if len(new.title) > MAX_TITLE_LENGTH:
         raise BadUserInput.about(name("title"), f"is longer than {MAX_TITLE_LENGTH} characters")
+    types = hints(NewNotification)
     for field_name, value in _shallow(new).items():
-        if isinstance(value, str):
+        if isinstance(marker(types[field_name]), OpaqueIdText) and value is not None:
+            parse_opaque_id(value, parameter=name(field_name))
+        elif isinstance(value, str):
             if len(value) > MAX_TEXT_LENGTH:
                 raise BadUserInput.about(
                     name(field_name), f"is longer than {MAX_TEXT_LENGTH} characters"

@@ -19,13 +19,13 @@ from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import MASKED_MESSAGE, NotifGqlError
 from notifgql.notifications import queries
+from notifgql.notifications.events import Inbox
 from notifgql.notifications.filters import EVERYTHING
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.queries import Counts
 
 log = logging.getLogger(__name__)
 
-Inbox = tuple[int, int]
 # Reads the current counts of an inbox (organization, recipient).
 CountsLoader = Callable[[Inbox], Awaitable[Counts]]
 
@@ -158,7 +158,7 @@ def read_counts(database: Database) -> CountsLoader:
 
     async def load(inbox: Inbox) -> Counts:
         organization_id, recipient_id = inbox
-        owner = Viewer(subject=str(recipient_id), organization_id=organization_id, role="user")
+        owner = Viewer(subject=recipient_id, organization_id=organization_id, role="user")
         async with database.read() as conn:
             return await queries.counts(conn, owner, EVERYTHING)
 

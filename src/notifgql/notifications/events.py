@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 EventKind = Literal["created", "updated", "counts"]
+# An inbox: (organization id, recipient id), both the clients' own ids (see notifgql.ids).
+Inbox = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +19,11 @@ class InboxEvent:
     """``kind`` happened in inbox (organization_id, recipient_id); to one notification or many."""
 
     kind: EventKind
-    organization_id: int
-    recipient_id: int
+    organization_id: str
+    recipient_id: str
     notification_id: int | None = None
 
     @property
-    def inbox(self) -> tuple[int, int]:
+    def inbox(self) -> Inbox:
         """The inbox key brokers fan out on."""
         return (self.organization_id, self.recipient_id)

@@ -2,8 +2,10 @@
 
 The value objects (the filter, a new notification) are dataclasses; their fields are the
 one list of what a client may send. A field's type says how a door's raw value becomes
-the domain's: ``Id`` and ``IdList`` fields arrive as text (or numbers) and are parsed
-here, the rest arrive already typed. Errors name the field in neutral terms,
+the domain's: ``Id`` and ``IdList`` fields (notification ids and other numbers of ours)
+arrive as text (or numbers) and are parsed here; ``OpaqueId`` fields (the clients' own
+recipient and actor ids) arrive as text and are checked here, kept exactly as sent; the
+rest arrive already typed. Errors name the field in neutral terms,
 ``<object>.<field>`` (``filter.project_id``), which each door renders in its own.
 """
 
@@ -16,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from notifgql.errors import BadUserInput
-from notifgql.ids import parse_id
+from notifgql.ids import opaque_id_problem, parse_id
 from notifgql.notifications.limits import MAX_FILTER_IDS
 
 
@@ -32,7 +34,13 @@ class IdList:
     most: int
 
 
+@dataclass(frozen=True, slots=True)
+class OpaqueIdText:
+    """Marks a ``str`` field that holds a client's own id (see ``notifgql.ids``)."""
+
+
 Id = Annotated[int, IdText()]
+OpaqueId = Annotated[str, OpaqueIdText()]
 FilterIds = Annotated[tuple[int, ...], IdList(MAX_FILTER_IDS)]
 T = TypeVar("T")
 
@@ -48,11 +56,14 @@ def description(field: dataclasses.Field[Any]) -> str | None:
     return None if text is None else str(text)
 
 
-def marker(hint: Any) -> IdText | IdList | None:
+Marker = IdText | IdList | OpaqueIdText
+
+
+def marker(hint: Any) -> Marker | None:
     """How a field's values are parsed: its id marker, under any ``| None``."""
     if get_origin(hint) is Annotated:
         for extra in hint.__metadata__:
-            if isinstance(extra, IdText | IdList):
+            if isinstance(extra, Marker):
                 return extra
         return None
     for argument in get_args(hint):
@@ -94,6 +105,8 @@ def from_client(kind: type[T], owner: str, values: Mapping[str, Any]) -> T:
             value = parse_single_id(value, parameter=parameter)
         elif isinstance(how, IdList):
             value = parse_ids(value, parameter=parameter, most=how.most)
+        elif isinstance(how, OpaqueIdText):
+            value = parse_opaque_id(value, parameter=parameter)
         built[field.name] = value
     return kind(**built)
 
@@ -117,6 +130,16 @@ def parse_single_id(value: str | int, *, parameter: str) -> int:
     if number is None:
         raise BadUserInput.about(parameter, f"is {value!r}, which is not an id")
     return number
+
+
+def parse_opaque_id(value: object, *, parameter: str) -> str:
+    """A client's own id, exactly as given; bad input unless it is a usable one."""
+    if not isinstance(value, str):
+        raise BadUserInput.about(parameter, "must be a string")
+    problem = opaque_id_problem(value)
+    if problem is not None:
+        raise BadUserInput.about(parameter, problem)
+    return value
 
 
 def check_text(value: str | None, *, parameter: str) -> None:

@@ -134,9 +134,11 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
             return bindparam(name, type_=type_, expanding=expanding)
         return bindparam(name, values[name], type_=type_, expanding=expanding)
 
+    # Plain text parameters: the comparison then takes the columns' own collation, the
+    # one the inbox indexes are built with, so that they serve it.
     clauses: list[ColumnElement[bool]] = [
-        t.c.organization_id == param("w_org", t.c.organization_id.type),
-        t.c.recipient_id == param("w_rcp", t.c.recipient_id.type),
+        t.c.organization_id == param("w_org", Text()),
+        t.c.recipient_id == param("w_rcp", Text()),
     ]
     bounds = {name: (column, compare) for name, column, compare in _BOUNDS}
     for name, *wanted in shape:

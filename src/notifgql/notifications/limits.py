@@ -6,6 +6,9 @@ they bound different things and may change apart.
 
 from __future__ import annotations
 
+# Characters in a recipient, organization or actor id (see notifgql.ids).
+MAX_OPAQUE_ID_LENGTH = 255
+
 # Ids one filter may name (GraphQL ``filter.ids``, JSON:API ``filter[id]``).
 MAX_FILTER_IDS = 1_000
 # Ids one markSeen call may mark.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from notifgql.notifications.events import EventKind, InboxEvent
+from notifgql.notifications.events import EventKind, Inbox, InboxEvent
 from notifgql.notifications.subscriber import ALL_KINDS, DEFAULT_QUEUE_SIZE, Subscriber
 
 
@@ -19,11 +19,9 @@ class LocalBroker:
 
     def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.queue_size = queue_size
-        self._subscribers: defaultdict[tuple[int, int], set[Subscriber]] = defaultdict(set)
+        self._subscribers: defaultdict[Inbox, set[Subscriber]] = defaultdict(set)
 
-    def subscribe(
-        self, inbox: tuple[int, int], kinds: frozenset[EventKind] = ALL_KINDS
-    ) -> Subscriber:
+    def subscribe(self, inbox: Inbox, kinds: frozenset[EventKind] = ALL_KINDS) -> Subscriber:
         """Start receiving the events of ``inbox`` (only those of ``kinds``)."""
         subscriber = Subscriber(inbox, self.queue_size, kinds)
         self._subscribers[inbox].add(subscriber)

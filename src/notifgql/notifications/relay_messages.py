@@ -1,6 +1,9 @@
 """The wire format of the relay brokers: one small JSON document per message::
 
-{"e": [["created", org, recipient, id], ["counts", org, recipient, null], ...]}
+{"e": [["created", "org", "recipient", id], ["counts", "org", "recipient", null], ...]}
+
+The organization and recipient ids are the strings they are everywhere; the notification
+id is a number.
 {"resync": true}      # every process: make all subscribers reload
 """
 
@@ -53,7 +56,7 @@ def decode_message(message: str | bytes) -> list[InboxEvent] | None:
     events = []
     for item in document["e"]:
         match item:
-            case [str(kind), int(org), int(recipient), int() | None as notification_id] if (
+            case [str(kind), str(org), str(recipient), int() | None as notification_id] if (
                 kind in ALL_KINDS
             ):
                 events.append(InboxEvent(kind, org, recipient, notification_id))

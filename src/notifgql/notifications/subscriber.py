@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import get_args
 
-from notifgql.notifications.events import EventKind, InboxEvent
+from notifgql.notifications.events import EventKind, Inbox, InboxEvent
 
 DEFAULT_QUEUE_SIZE = 100
 ALL_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind))
@@ -22,7 +22,7 @@ class Subscriber:
 
     def __init__(
         self,
-        inbox: tuple[int, int],
+        inbox: Inbox,
         maxsize: int = DEFAULT_QUEUE_SIZE,
         kinds: frozenset[EventKind] = ALL_KINDS,
     ) -> None:

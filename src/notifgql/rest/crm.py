@@ -141,13 +141,38 @@ def item(row: Record) -> dict[str, Any]:
         "id": row.id,
         "title": row.title,
         "description": row.description,
-        "sender": None if row.actor_id is None else {"id": row.actor_id},
-        "receiver": {"id": row.recipient_id},
+        "sender": None if row.actor_id is None else {"id": person_id(row.actor_id)},
+        "receiver": {"id": person_id(row.recipient_id)},
         "resource": row.resource,
         "seen_at": w3c(row.seen_at),
         "created_at": w3c(row.created_at),
         "reason": row.reason,
     }
+
+
+# The largest integer every JSON client reads back exactly: IEEE doubles (JavaScript's
+# numbers) hold every integer up to 2**53 - 1 and no longer all of them beyond it.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def person_id(value: str) -> int | str:
+    """A recipient's or actor's id as this dialect renders it.
+
+    Its reference document shows ids as JSON numbers, so an id that is a number written
+    the one canonical way (ASCII digits, no leading zero, at most 2**53 - 1) is rendered as
+    that number: a client reads it back as exactly the same id. Any other id ("auth0|x",
+    "007", a UUID, a larger number) is rendered as the string it is.
+    """
+    if (
+        value.isascii()
+        and value.isdigit()
+        and len(value) <= 16
+        and (value == "0" or not value.startswith("0"))
+    ):
+        number = int(value)
+        if number <= MAX_SAFE_INTEGER:
+            return number
+    return value
 
 
 def w3c(value: datetime | None) -> str | None:

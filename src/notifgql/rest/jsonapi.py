@@ -209,9 +209,9 @@ def resource(row: Record, tz: ZoneInfo) -> dict[str, Any]:
             "root_type": row.root_type,
         },
         "relationships": {
-            "organization": {"data": {"type": "organizations", "id": str(row.organization_id)}},
+            "organization": {"data": {"type": "organizations", "id": row.organization_id}},
             "actor": {"meta": {"included": False}},
-            "owner": {"data": {"type": "organization_memberships", "id": str(row.recipient_id)}},
+            "owner": {"data": {"type": "organization_memberships", "id": row.recipient_id}},
         },
     }
 

@@ -51,14 +51,14 @@ _COLUMNS = (
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
     "notifications.activity_at"
 )
-_INBOX = "notifications.organization_id = $1::BIGINT AND notifications.recipient_id = $2::BIGINT"
+_INBOX = "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR"
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"
 # The statements notifgql's SQLAlchemy queries compile to (bench/run compares their
 # pg_stat_statements query ids with notifgql's).
 LIST_SQL = f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n LIMIT $3::INTEGER"
 LIST_AFTER_SQL = (
     f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} AND "
-    "(notifications.activity_at, notifications.id) < ($3::TIMESTAMP WITH TIME ZONE, $4::INTEGER) "
+    "(notifications.activity_at, notifications.id) < ($3::TIMESTAMP WITH TIME ZONE, $4::BIGINT) "
     f"{_ORDER} \n LIMIT $5::INTEGER"
 )
 PAGE_SQL = (
@@ -129,12 +129,12 @@ class Keys:
             raise Unauthorized()
         return claims
 
-    def inbox(self, request: web.Request) -> tuple[int, int]:
-        """(organization id, recipient id) of a user token."""
+    def inbox(self, request: web.Request) -> tuple[str, str]:
+        """(organization id, recipient id) of a user token: strings, as notifgql keeps them."""
         claims = self.claims(request)
         if claims.get("role", "user") != "user":
             raise web.HTTPForbidden()
-        return int(claims["org"]), int(claims["sub"])
+        return str(claims["org"]), str(claims["sub"])
 
     def encode_cursor(self, activity_at: datetime, row_id: int) -> str:
         """notifgql's cursor for a position."""
@@ -197,9 +197,9 @@ def _node(row: asyncpg.Record) -> dict[str, Any]:
         "changeset": orjson.loads(row[26]),
         "lastActionAt": row[30],
         "createdAt": row[31],
-        "organizationId": str(row[1]),
-        "recipientId": str(row[2]),
-        "actor": None if actor_id is None else {"id": str(actor_id), "name": row[4]},
+        "organizationId": row[1],
+        "recipientId": row[2],
+        "actor": None if actor_id is None else {"id": actor_id, "name": row[4]},
     }
 
 
@@ -264,9 +264,9 @@ async def graphql_create(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         row = await conn.fetchrow(
             CREATE_SQL,
-            int(claims["org"]),
-            int(given["recipientId"]),
-            int(given["actorId"]) if given.get("actorId") else None,
+            str(claims["org"]),
+            given["recipientId"],
+            given.get("actorId"),
             given.get("actorName"),
             given["title"],
             given.get("description"),
@@ -314,9 +314,9 @@ def _resource(row: asyncpg.Record) -> dict[str, Any]:
             "root_type": row[15],
         },
         "relationships": {
-            "organization": {"data": {"type": "organizations", "id": str(row[1])}},
+            "organization": {"data": {"type": "organizations", "id": row[1]}},
             "actor": {"meta": {"included": False}},
-            "owner": {"data": {"type": "organization_memberships", "id": str(row[2])}},
+            "owner": {"data": {"type": "organization_memberships", "id": row[2]}},
         },
     }
 

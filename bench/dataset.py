@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 NOW = "2026-11-01 00:00:00+00"
 
 
@@ -67,10 +67,14 @@ QUICK = Preset(
 
 @dataclass(frozen=True, slots=True)
 class Inbox:
-    """One recipient in one organization, and how many notifications it holds."""
+    """One recipient in one organization, and how many notifications it holds.
 
-    organization_id: int
-    recipient_id: int
+    The ids are text, as notifgql stores them; they are numbers written in decimal, so that
+    they stay short and sort like the inboxes of a database whose ids were once integers.
+    """
+
+    organization_id: str
+    recipient_id: str
     size: int
 
 
@@ -91,8 +95,8 @@ def layout(preset: Preset) -> Layout:
 
     def inbox(index: int, size: int) -> Inbox:
         return Inbox(
-            organization_id=1 + index % preset.organizations,
-            recipient_id=10_000 + index,
+            organization_id=str(1 + index % preset.organizations),
+            recipient_id=str(10_000 + index),
             size=size,
         )
 
@@ -248,7 +252,7 @@ INSERT INTO notifications (
 SELECT
     s.org,
     s.rcpt,
-    CASE WHEN s.automated THEN NULL ELSE 1000 + floor(s.u_actor * 25)::bigint END,
+    CASE WHEN s.automated THEN NULL ELSE (1000 + floor(s.u_actor * 25)::bigint)::text END,
     CASE WHEN s.automated THEN NULL ELSE {actor_name} END,
     CASE WHEN s.automated
          THEN 'Automation: ' || {target_type} || ' "' || {target_title} || '" is overdue'
@@ -264,7 +268,7 @@ SELECT
     CASE WHEN s.u_parent < 0.5 THEN 1 + floor(s.u_parent * 10000)::bigint END,
     CASE WHEN s.u_parent < 0.5 THEN {project} END,
     'workspace',
-    s.org * 10,
+    s.org::bigint * 10,
     1 + floor(s.u_project * 5000)::bigint,
     {target_type} || 's',
     {reason},
@@ -307,7 +311,7 @@ FROM (
         1 + floor(random() * 5000000)::bigint AS target_id,
         random() AS u_last, random() AS u_last_lag,
         '{NOW}'::timestamptz - (random() ^ 1.5) * interval '365 days' AS created_at
-    FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS r(org, rcpt, n)
+    FROM unnest($1::text[], $2::text[], $3::int[]) AS r(org, rcpt, n)
     CROSS JOIN LATERAL generate_series(1, r.n) AS g(i)
     OFFSET 0
 ) AS s0

@@ -70,7 +70,7 @@ CREATE_QUERY = (
 )
 BARE_MARK_SQL = (
     "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE "
-    "notifications.organization_id = $2::BIGINT AND notifications.recipient_id = $3::BIGINT "
+    "notifications.organization_id = $2::VARCHAR AND notifications.recipient_id = $3::VARCHAR "
     "AND notifications.seen_at IS NULL"
 )
 TOKENS_SCRIPT = """

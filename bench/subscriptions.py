@@ -132,7 +132,7 @@ async def subscribe(
     with_counts: bool,
     tally: Tally,
 ) -> asyncio.Task[None]:
-    token = issue_token(SECRET, subject=str(recipient), organization_id=organization)
+    token = issue_token(SECRET, subject=str(recipient), organization_id=str(organization))
     ws = await session.ws_connect(url, protocols=["graphql-transport-ws"])
     await ws.send_str(
         orjson.dumps(
@@ -176,7 +176,7 @@ async def publish(
     publishers: int,
 ) -> float:
     """Create one notification per title, to random recipients; returns the seconds taken."""
-    token = issue_token(SECRET, subject="bench", organization_id=organization, role="service")
+    token = issue_token(SECRET, subject="bench", organization_id=str(organization), role="service")
     headers = {"Authorization": f"Bearer {token}"}
     queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
     for title in titles:
@@ -299,7 +299,7 @@ async def publish_each(
     publishers: int,
 ) -> None:
     """One warm-up notification to each recipient."""
-    token = issue_token(SECRET, subject="bench", organization_id=organization, role="service")
+    token = issue_token(SECRET, subject="bench", organization_id=str(organization), role="service")
     headers = {"Authorization": f"Bearer {token}"}
     queue = list(recipients)
 

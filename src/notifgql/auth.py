@@ -103,8 +103,8 @@ def _verified(secret: str, token: str) -> Viewer:
     role = claims.get("role", "user")
     if role not in ("user", "service"):
         raise Unauthenticated("The token's role must be user or service")
-    subject = claim_id(claims, "sub")
-    organization_id = claim_id(claims, "org")
+    subject = claim_id(claims["sub"], "sub")
+    organization_id = claim_id(claims["org"], "org")
     expires_at = claims.get("exp")
     return Viewer(
         subject=subject,
@@ -114,13 +114,12 @@ def _verified(secret: str, token: str) -> Viewer:
     )
 
 
-def claim_id(claims: dict[str, object], name: str) -> str:
-    """The id a token's claim names, or UNAUTHENTICATED when it names none.
+def claim_id(value: object, name: str) -> str:
+    """The id that the value of claim ``name`` names, or UNAUTHENTICATED when it names none.
 
     A string is taken exactly as it is. An integer (tokens issued when ids were numbers)
     names the id that is its decimal text, as the stored ids became.
     """
-    value = claims.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):

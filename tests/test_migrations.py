@@ -196,6 +196,13 @@ async def index_definitions(database: Database) -> dict[str, str]:
         return {row[0]: row[1] for row in await conn.execute(text(query))}
 
 
+async def analyzed_columns(database: Database) -> set[str]:
+    """The columns PostgreSQL's planner has statistics for."""
+    async with database.read() as conn:
+        query = "SELECT attname FROM pg_stats WHERE tablename = 'notifications'"
+        return {row[0] for row in await conn.execute(text(query))}
+
+
 async def stored_ids(database: Database) -> list[tuple[Any, ...]]:
     async with database.read() as conn:
         query = "SELECT id, organization_id, recipient_id, actor_id, title FROM notifications"
@@ -229,6 +236,8 @@ class TestIdsBecomeText:
         assert [row[1:4] for row in before] == [row[:3] for row in INTEGER_ROWS]
         # The inbox indexes: the same names, columns, order and conditions.
         assert await index_definitions(fresh_database) == integer_ids
+        if fresh_database.dialect == "postgresql":
+            assert await analyzed_columns(fresh_database) >= set(ID_COLUMNS)
         assert set(integer_ids) >= {
             "ix_notifications_inbox_order",
             "ix_notifications_inbox_unread",

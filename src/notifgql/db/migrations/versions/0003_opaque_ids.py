@@ -34,6 +34,8 @@ def upgrade() -> None:
                 f'ALTER COLUMN {name} TYPE text COLLATE "C" USING {name}::text' for name in COLUMNS
             )
         )
+        # Changing a column's type drops its planner statistics; the inbox reads need them.
+        op.execute("ANALYZE notifications")
         return
     _sqlite_retype(sa.BigInteger(), sa.Text())
 
@@ -45,6 +47,7 @@ def downgrade() -> None:
             "ALTER TABLE notifications "
             + ", ".join(f"ALTER COLUMN {name} TYPE bigint USING {name}::bigint" for name in COLUMNS)
         )
+        op.execute("ANALYZE notifications")
         return
     _sqlite_retype(sa.Text(), sa.BigInteger())
 

@@ -349,16 +349,7 @@ class TestHostileText:
         "value", [*HOSTILE.values(), *UNSTORABLE.values()], ids=[*HOSTILE, *UNSTORABLE]
     )
     async def test_id_inputs_refuse_text(self, api: Api, value: str) -> None:
-        for field in ID_INPUTS:
-            variables = {"input": {"recipientId": "1001", "title": "ok", field: value}}
-            status, body = await api.gql_raw(CREATE, variables, headers=api.auth(ALICE, "service"))
-            assert status in (200, 400), (field, body)
-            assert [error["extensions"]["code"] for error in body["errors"]] == [
-                "BAD_USER_INPUT"
-            ], (field, body)
-            for error in body["errors"]:
-                assert_no_leak(error["message"], echo=value)
-        await _table_intact(api, 0)
+        await _refused_in_each(api, ID_INPUTS, value)
 
     @pytest.mark.parametrize("value", list(STORABLE_IDS.values()), ids=list(STORABLE_IDS))
     async def test_opaque_id_inputs_keep_hostile_text(self, api: Api, value: str) -> None:
@@ -382,17 +373,23 @@ class TestHostileText:
 
     @pytest.mark.parametrize("value", list(UNUSABLE_IDS.values()), ids=list(UNUSABLE_IDS))
     async def test_opaque_id_inputs_refuse_unusable_text(self, api: Api, value: str) -> None:
-        for field in OPAQUE_ID_INPUTS:
-            variables = {"input": {"recipientId": "1001", "title": "ok", field: value}}
-            status, body = await api.gql_raw(CREATE, variables, headers=api.auth(ALICE, "service"))
-            # A lone surrogate cannot even be parsed as JSON: a request error, 400.
-            assert status in (200, 400), (field, body)
-            assert [error["extensions"]["code"] for error in body["errors"]] == [
-                "BAD_USER_INPUT"
-            ], (field, body)
-            for error in body["errors"]:
-                assert_no_leak(error["message"], echo=value)
-        await _table_intact(api, 0)
+        await _refused_in_each(api, OPAQUE_ID_INPUTS, value)
+
+
+async def _refused_in_each(api: Api, fields: list[str], value: str) -> None:
+    """``value`` in each of ``fields`` of a new notification: BAD_USER_INPUT, nothing stored."""
+    for field in fields:
+        variables = {"input": {"recipientId": "1001", "title": "ok", field: value}}
+        status, body = await api.gql_raw(CREATE, variables, headers=api.auth(ALICE, "service"))
+        # A lone surrogate cannot even be parsed as JSON: a request error, 400.
+        assert status in (200, 400), (field, body)
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"], (
+            field,
+            body,
+        )
+        for error in body["errors"]:
+            assert_no_leak(error["message"], echo=value)
+    await _table_intact(api, 0)
 
 
 async def _url_too_long(api: Api, url: str) -> None:

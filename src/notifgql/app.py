@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from notifgql import appkeys
 from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
+from notifgql.db.driver_pool import asyncpg_dsn
 from notifgql.db.engine import create_database
 from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from notifgql.graphql.compiled import Plans
@@ -18,7 +19,7 @@ from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
 from notifgql.home import home
-from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
+from notifgql.notifications.broker_postgres import PostgresBroker
 from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.local_broker import LocalBroker
@@ -115,7 +116,9 @@ def _create_broker(settings: Settings) -> LocalBroker:
 async def _metrics(request: web.Request) -> web.Response:
     app = request.app
     metrics = app[appkeys.METRICS]
-    metrics.subscriptions.set(app[appkeys.SUBSCRIPTION_SLOTS].open_count)
+    slots = app[appkeys.SUBSCRIPTION_SLOTS]
+    metrics.subscriptions.set(slots.open_count)
+    metrics.subscriptions_live.set(slots.live_count)
     metrics.pool_in_use.set(app[appkeys.DATABASE].connections_in_use())
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

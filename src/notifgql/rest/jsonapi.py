@@ -134,7 +134,7 @@ async def show_notification(request: web.Request) -> web.Response:
     """GET one of the viewer's notifications."""
     who = viewer(request)
     notification_id = _path_id(request)
-    async with request.app[appkeys.DATABASE].read() as conn:
+    async with request.app[appkeys.DATABASE].reader() as conn:
         row = await queries.get_notification(conn, who, notification_id)
     if row is None:
         raise NotFound(f"Notification {request.match_info['id']} not found")

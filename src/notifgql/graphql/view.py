@@ -136,7 +136,7 @@ class NotifGqlView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         # WebSocket upgrades and GraphiQL stay Strawberry's; plain HTTP follows the
         # GraphQL-over-HTTP specification in notifgql.graphql.http.
-        if self.is_websocket_request(request) or _wants_graphiql(request):
+        if (_upgrading(request) and self.is_websocket_request(request)) or _wants_graphiql(request):
             return await super().__call__(request)
         context = await self.get_context(request, web.Response())
         if context.viewer_or_none is not None:
@@ -150,6 +150,12 @@ class NotifGqlView(GraphQLView[Context, None]):
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, and
         # graphql-ws clients only accept text frames.
         return orjson.dumps(data).decode()
+
+
+def _upgrading(request: web.Request) -> bool:
+    """Whether the request asks to switch protocols: only then is it worth the full WebSocket
+    handshake check, which builds a response object for every plain request."""
+    return "Upgrade" in request.headers
 
 
 def _wants_graphiql(request: web.Request) -> bool:

@@ -163,6 +163,11 @@ class Metrics:
             "Live subscriptions held by this process",
             registry=self.registry,
         )
+        self.subscriptions_live = Gauge(
+            "notifgql_subscriptions_live",
+            "Subscriptions of this process attached to the event broker (receiving events)",
+            registry=self.registry,
+        )
         self.plan_fallbacks = Counter(
             "notifgql_plan_fallbacks",
             "Requests a compiled plan handed back to the executor, by reason",

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from notifgql.auth import Viewer
-from notifgql.db import migrate
-from notifgql.db.engine import Database, create_database
+from notifgql.db.engine import Database
 from notifgql.db.reader import DriverReader, EngineReader
 from notifgql.notifications import queries
 from notifgql.notifications.filters import NotificationFilter, bound
 from notifgql.notifications.pagination import Position, Window
-from notifgql.settings import Settings
 from tests.client import ALICE, BASE_TIME, insert_notification
-from tests.conftest import empty
 
 VIEWER = Viewer(subject=str(ALICE.recipient_id), organization_id=ALICE.organization_id, role="user")
-
-
-@pytest.fixture
-async def pg_database(postgres_url: str) -> AsyncIterator[Database]:
-    database = create_database(Settings(database_url=postgres_url, db_timeout=10))
-    await migrate.upgrade(database)
-    await empty(database)
-    yield database
-    await database.dispose()
 
 
 async def _fill(database: Database) -> list[int]:
@@ -74,10 +60,10 @@ def _plain(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
-async def test_every_shape_reads_the_same_as_sqlalchemy(pg_database: Database) -> None:
-    ids = await _fill(pg_database)
+async def test_every_shape_reads_the_same_as_sqlalchemy(pg_migrated: Database) -> None:
+    ids = await _fill(pg_migrated)
     shapes = [*FILTERS, NotificationFilter(ids=(ids[1], ids[2], 999_999))]
-    async with pg_database.read() as conn, pg_database.reader() as reader:
+    async with pg_migrated.read() as conn, pg_migrated.reader() as reader:
         assert isinstance(reader, DriverReader)
         engine = EngineReader(conn)
         for spec in shapes:

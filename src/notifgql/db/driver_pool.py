@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from notifgql.db.deadline import closed_at
+
 
 def asyncpg_dsn(database_url: str) -> str:
     """The libpq-style DSN asyncpg takes, from our ``postgresql+asyncpg://`` URL."""
@@ -50,28 +52,22 @@ class DriverPool:
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection for one read that must be over within the pool's timeout.
 
-        At the deadline the connection is closed under whatever statement it runs, which
-        fails at once; a read cancelled mid-statement likewise throws its connection away
-        rather than wait, on release, for the server to acknowledge the cancellation.
+        See ``deadline.closed_at``; a read cancelled mid-statement likewise throws its
+        connection away rather than wait, on release, for the server to acknowledge the
+        cancellation.
         """
-        timeout = self._timeout
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = asyncio.get_running_loop().time() + self._timeout
         if not self._opened:
             await self._open()
-        conn: asyncpg.Connection = await self._pool.acquire(timeout=timeout)
-        overdue = loop.call_at(deadline, conn.terminate)
+        conn: asyncpg.Connection = await self._pool.acquire(timeout=self._timeout)
         try:
-            yield conn
-        except Exception as error:
-            if loop.time() >= deadline:
-                raise TimeoutError(f"the read took longer than {timeout:g}s") from error
-            raise
-        except BaseException:
-            conn.terminate()
+            with closed_at(deadline, conn.terminate, self._timeout):
+                yield conn
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                conn.terminate()
             raise
         finally:
-            overdue.cancel()
             await asyncio.shield(self._pool.release(conn))
 
     def in_use(self) -> int:

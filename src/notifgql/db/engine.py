@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from notifgql.db import faults
+from notifgql.db.deadline import closed_at
 from notifgql.db.driver_pool import DriverPool, asyncpg_dsn
 from notifgql.db.reader import DriverReader, EngineReader, Reader
 from notifgql.db.sqlite_file import FileId, SqliteFile, StorageUnavailable
@@ -122,30 +123,22 @@ class Database:
 
     @asynccontextmanager
     async def _bounded_read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of PostgreSQL's read pool, the whole read within ``timeout``.
+        """A connection of PostgreSQL's SQLAlchemy read pool, the whole read within ``timeout``.
 
         Its pool checks a connection for free on checkout (see ``create_database``) instead of
         pinging it, so a server that accepts and then answers nothing is noticed only by the
-        statements: at the deadline the driver's connection is closed under them, which
-        fails them at once. Cancelling the request's task instead would not: SQLAlchemy
-        then closes the connection gracefully, waiting on the frozen server again.
+        statements: see ``deadline.closed_at``.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        deadline = asyncio.get_running_loop().time() + self.timeout
         conn = self.read_engine.connect()
         # Checking out is bounded on its own: pool_timeout, and the driver's connect timeout.
         await conn.start()
         driver = (await conn.get_raw_connection()).driver_connection
-        overdue = loop.call_at(deadline, driver.terminate) if driver is not None else None
+        assert driver is not None  # a checked-out connection has its driver's
         try:
-            yield conn
-        except Exception as error:
-            if loop.time() >= deadline:
-                raise TimeoutError(f"the read took longer than {self.timeout:g}s") from error
-            raise
+            with closed_at(deadline, driver.terminate, self.timeout):
+                yield conn
         finally:
-            if overdue is not None:
-                overdue.cancel()
             # Shielded: a request cancelled just now must still give its connection back.
             await asyncio.shield(conn.close())
 

@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         # One line per bad variable, without the value: it may be a password or a secret.
         for problem in error.errors(include_input=False, include_url=False):
+            if not problem["loc"]:  # settings that do not go together; the message names them
+                print(f"notifgql: invalid settings: {problem['msg']}", file=sys.stderr)
+                continue
             name = "NOTIFGQL_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"notifgql: invalid setting {name}: {problem['msg']}", file=sys.stderr)
         return 2

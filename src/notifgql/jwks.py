@@ -65,7 +65,7 @@ class KeySet:
         self._session: aiohttp.ClientSession | None = None
         # Where the log says the keys come from: no credentials or query of the URL.
         parts = urlsplit(url)
-        self._shown_url = f"{parts.scheme}://{parts.hostname}{parts.path}"
+        self._shown_url = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
     async def open(self) -> None:
         """Open the HTTP client; before the first lookup."""
@@ -89,7 +89,7 @@ class KeySet:
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key ``kid`` names, or None when the provider has no such key.
 
-        Raises ``KeysUnavailable`` when the key is not held and the keys cannot be fetched.
+        Raises ``ServiceUnavailable`` when the key is not held and the keys cannot be fetched.
         """
         key = self._keys.get(kid)
         if key is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Literal, Self
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notifgql.hosts import is_loopback
 from notifgql.ids import parse_id
 
 DEV_JWT_SECRET = "notifgql-development-secret-change-me"  # noqa: S105 - refused in production
@@ -201,12 +201,4 @@ class Settings(BaseSettings):
 def _private_transport(url: str) -> bool:
     """Whether fetching ``url`` cannot be read or changed on the network: https or loopback."""
     parsed = urlsplit(url)
-    if parsed.scheme == "https":
-        return True
-    host = parsed.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parsed.scheme == "https" or is_loopback(parsed.hostname or "")

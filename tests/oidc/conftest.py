@@ -36,6 +36,8 @@ def settings_overrides(provider: Provider, provider_settings: dict[str, Any]) ->
         "jwt_issuer": ISSUER,
         "jwt_audience": AUDIENCE,
         "jwt_service_scope": SERVICE_SCOPE,
+        # Long enough for a loaded CI machine; only a test of timeouts waits it out.
+        "jwt_jwks_timeout": 30.0,
     } | provider_settings
 
 

@@ -143,8 +143,8 @@ class TestProduction:
             ("https://idp.example.test/jwks", False),
             ("http://127.0.0.1:8081/jwks", False),
             ("http://localhost:8081/jwks", False),
-            ("http://keycloak.internal:8080/certs", True),
-            ("http://10.0.0.5/jwks", True),
+            ("http://10.0.0.5:8080/certs", True),
+            ("http://[2001:db8::5]/jwks", True),
         ],
     )
     def test_keys_fetched_in_clear_are_refused_off_loopback(self, url: str, refused: bool) -> None:

@@ -14,7 +14,8 @@ Where a block does not run exactly as written, and why:
   URL of a fresh database on the suite's PostgreSQL. Everything else in it runs as written.
 - The identity provider blocks name providers that do not exist here: their JWKS URL is replaced
   by the URL of a local provider (tests/oidc/provider.py) whose keys sign the tokens the test
-  sends, with the claims the README describes. Everything else in them runs as written.
+  sends, with the claims the README describes, and their environment gives key fetches a
+  timeout long enough for a loaded machine. Everything else in them runs as written.
 - `bash scripts/test.sh` is what runs this test, `docker` needs an engine, and `scripts/lock.sh`
   rewrites the committed locks from the package index: those blocks are checked, not run.
 
@@ -612,7 +613,11 @@ class TestIdentityProviderBlocks:
             block(ACTIVATE) + "\n" + text.replace(exported["NOTIFGQL_JWT_JWKS_URL"], provider.url)
         )
         require_free_port()
-        env = shell_env(NOTIFGQL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'notifgql.db'}")
+        env = shell_env(
+            NOTIFGQL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'notifgql.db'}",
+            # Long enough for a loaded CI machine (the local provider shares this process).
+            NOTIFGQL_JWT_JWKS_TIMEOUT="30",
+        )
         server = Background(["bash", "-c", "set -eo pipefail\n" + script], tmp_path, env)
         try:
             await server.answers("/readyz", within=120)

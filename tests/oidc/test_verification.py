@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.client import ALICE, BOB, Api
+from tests.client import ALICE, ALICE_ELSEWHERE, BOB, Api
 from tests.conftest import JWT_SECRET
 from tests.graphql.documents import CREATE, assert_error, assert_no_data
 from tests.oidc.provider import (
@@ -358,7 +358,7 @@ class TestOrganizationClaimPath:
     async def test_the_whole_name_wins_over_the_path(self, api: Api, provider: Provider) -> None:
         kid = provider.add_key()
         await api.add(ALICE)
-        elsewhere = await api.add(BOB.__class__(1001, 20))
+        elsewhere = await api.add(ALICE_ELSEWHERE)
         claims = provider.claims(
             "x",
             None,

@@ -27,6 +27,7 @@ from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
+from notifgql.tokens import create_authenticator
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -43,6 +44,9 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
     app[appkeys.SUBSCRIPTION_SLOTS] = SubscriptionSlots(settings.max_subscriptions_per_viewer)
+    authenticator = create_authenticator(settings)
+    app[appkeys.AUTHENTICATOR] = authenticator
+    app.cleanup_ctx.append(_authenticator)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
@@ -58,7 +62,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     view = NotifGqlView(
         schema=schema,
-        jwt_secret=settings.jwt_secret,
+        authenticator=authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
         plans=plans,
     )
@@ -70,6 +74,13 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", _metrics)
     add_rest_routes(app)
     return app
+
+
+async def _authenticator(app: web.Application) -> AsyncIterator[None]:
+    authenticator = app[appkeys.AUTHENTICATOR]
+    await authenticator.open()
+    yield
+    await authenticator.close()
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -107,7 +107,9 @@ class Keys:
 
     def __init__(self, secret: str) -> None:
         self.jwt = secret.encode()
-        self.cursor = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+        cursor_key = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+        # As notifgql does: a keyed HMAC copied per cursor costs half of keying a new one.
+        self.cursor = hmac.new(cursor_key, digestmod=hashlib.sha256)
 
     def claims(self, request: web.Request) -> dict[str, Any]:
         """The verified claims of the request's ``Authorization: Bearer`` HS256 token."""
@@ -141,14 +143,18 @@ class Keys:
         delta = activity_at - _EPOCH
         micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
         payload = _CURSOR.pack(1, micros, row_id)
-        mac = hmac.new(self.cursor, payload, hashlib.sha256).digest()[:10]
+        signer = self.cursor.copy()
+        signer.update(payload)
+        mac = signer.digest()[:10]
         return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
 
     def decode_cursor(self, cursor: str) -> tuple[datetime, int]:
         """The position a cursor names."""
         raw = _unpadded_b64decode(cursor)
         payload, mac = raw[: _CURSOR.size], raw[_CURSOR.size :]
-        expected = hmac.new(self.cursor, payload, hashlib.sha256).digest()[:10]
+        signer = self.cursor.copy()
+        signer.update(payload)
+        expected = signer.digest()[:10]
         if len(payload) != _CURSOR.size or not hmac.compare_digest(mac, expected):
             raise web.HTTPBadRequest()
         _version, micros, row_id = _CURSOR.unpack(payload)

@@ -38,10 +38,8 @@ PHASES = [
     ("compiled plan (graphql/compiled.py)", r"^Plans\.run \(notifgql/graphql/compiled\.py"),
     ("resolver Query.notifications", r"^Query\.notifications \(notifgql/"),
     ("resolver Query.notificationCounts", r"^Query\.notification_counts \(notifgql/"),
-    (
-        "connection checkout incl. pool pre-ping (BEGIN; ';'; ROLLBACK)",
-        r"^AsyncConnection\.start \(sqlalchemy/",
-    ),
+    ("read connection checkout (asyncpg pool)", r"^DriverPool\.connection \(notifgql/"),
+    ("SQL execution on asyncpg (reads)", r"^DriverReader\.rows \(notifgql/"),
     ("SQL execution through SQLAlchemy + asyncpg", r"^AsyncConnection\.execute \(sqlalchemy/"),
     ("SQLAlchemy statement cache keys", r"^HasCacheKey\._generate_cache_key \(sqlalchemy/"),
     ("jsonb decoding (SQLAlchemy's codec, stdlib json)", r"_jsonb_decoder \(sqlalchemy/"),

@@ -265,8 +265,7 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
     if isinstance(statements, dict):
         lines += [
             "",
-            "SQL statements per list request (pg_stat_statements; SQLAlchemy's pre-ping also "
-            "sends an empty query `;`, which pg_stat_statements does not count): "
+            "SQL statements per list request (pg_stat_statements): "
             + "; ".join(
                 f"{who}: " + ", ".join(f"{name} × {count:g}" for name, count in found.items())
                 for who, found in statements.items()

@@ -12,6 +12,10 @@ Where a block does not run exactly as written, and why:
   so that the examples start from a fresh demo inbox and leave the checkout's `notifgql.db` alone.
 - The PostgreSQL block names a host that does not exist here: its database URL is replaced by the
   URL of a fresh database on the suite's PostgreSQL. Everything else in it runs as written.
+- The identity provider blocks name providers that do not exist here: their JWKS URL is replaced
+  by the URL of a local provider (tests/oidc/provider.py) whose keys sign the tokens the test
+  sends, with the claims the README describes, and their environment gives key fetches a
+  timeout long enough for a loaded machine. Everything else in them runs as written.
 - `bash scripts/test.sh` is what runs this test, `docker` needs an engine, and `scripts/lock.sh`
   rewrites the committed locks from the package index: those blocks are checked, not run.
 
@@ -30,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +51,7 @@ from notifgql.demo import DEMO_ORGANIZATION, DEMO_RECIPIENT
 from notifgql.settings import DEV_JWT_SECRET
 from tests.conftest import create_pg_database
 from tests.hardening.support import eventually
+from tests.oidc.provider import Provider
 from tests.servers import free_port
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -65,7 +71,23 @@ CRM = 'curl -s "http://127.0.0.1:8080/notifications'
 POSTGRES = "export NOTIFGQL_DATABASE_URL=postgresql+asyncpg://"
 DOCKER = "docker build"
 LOCKS = "bash scripts/lock.sh"
-SHELL_BLOCKS = (TWO_COMMANDS, ACTIVATE, TOKENS, GRAPHQL, JSONAPI, CRM, POSTGRES, DOCKER, LOCKS)
+PROVIDER = "export NOTIFGQL_JWT_JWKS_URL=https://sso.example.com/"
+SINGLE_TENANT = "export NOTIFGQL_JWT_JWKS_URL=https://auth.example.org/"
+MULTI_TENANT = "export NOTIFGQL_JWT_JWKS_URL=https://acme.eu.login.example.net/"
+SHELL_BLOCKS = (
+    TWO_COMMANDS,
+    ACTIVATE,
+    TOKENS,
+    GRAPHQL,
+    JSONAPI,
+    CRM,
+    POSTGRES,
+    DOCKER,
+    LOCKS,
+    PROVIDER,
+    SINGLE_TENANT,
+    MULTI_TENANT,
+)
 
 
 @dataclass(frozen=True)
@@ -559,3 +581,81 @@ class TestPostgresBlock:
         assert f"GraphQL endpoint and GraphiQL: http://0.0.0.0:{PORT}/graphql" in server.stdout
         password = str(url.password)
         assert f":{password}@" not in server.stdout + server.stderr
+
+
+def namespaced_tenant() -> dict[str, Any]:
+    """The namespaced claim the README's multi-tenant example describes, as it writes it."""
+    (written,) = re.findall(
+        r'`("https://acme\.example\.com/claims": \{.*?\}\})`', README.read_text()
+    )
+    claims: dict[str, Any] = json.loads("{" + written + "}")
+    return claims
+
+
+# Per provider block: the claims its prose says the tokens carry (besides iss, aud, exp and
+# sub), whether it names the scope in scope or scp, and the organization they end in.
+PROVIDER_SHAPES = {
+    PROVIDER: ({"org": "810"}, "scope", "810"),
+    SINGLE_TENANT: ({}, "scp", "1"),
+    MULTI_TENANT: (namespaced_tenant(), "scope", "42"),
+}
+
+
+class TestIdentityProviderBlocks:
+    @pytest.mark.parametrize("start", list(PROVIDER_SHAPES), ids=["generic", "single", "multi"])
+    async def test_runs_with_only_its_jwks_url_replaced(self, start: str, tmp_path: Path) -> None:
+        text = block(start)
+        exported = dict(re.findall(r"^export (NOTIFGQL_\w+)=(\S+)$", text, re.MULTILINE))
+        provider = Provider()
+        kid = provider.add_key("ES256")
+        await provider.start()
+        script = (
+            block(ACTIVATE) + "\n" + text.replace(exported["NOTIFGQL_JWT_JWKS_URL"], provider.url)
+        )
+        require_free_port()
+        env = shell_env(
+            NOTIFGQL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'notifgql.db'}",
+            # Long enough for a loaded CI machine (the local provider shares this process).
+            NOTIFGQL_JWT_JWKS_TIMEOUT="30",
+        )
+        server = Background(["bash", "-c", "set -eo pipefail\n" + script], tmp_path, env)
+        try:
+            await server.answers("/readyz", within=120)
+            own, scope_claim, organization = PROVIDER_SHAPES[start]
+            now = int(time.time())
+            base = {"iss": exported["NOTIFGQL_JWT_ISSUER"], "iat": now, "exp": now + 300} | own
+            if "NOTIFGQL_JWT_AUDIENCE" in exported:
+                base["aud"] = exported["NOTIFGQL_JWT_AUDIENCE"]
+            scope = exported["NOTIFGQL_JWT_SERVICE_SCOPE"]
+            service = provider.token(kid, base | {"sub": "billing", scope_claim: f"openid {scope}"})
+            user = provider.token(kid, base | {"sub": "3030"})
+            stranger = provider.token(kid, base | {"sub": "3030", "iss": "https://elsewhere/"})
+
+            created = await graphql(
+                'mutation { createNotification(input: {recipientId: "3030", title: "Hi"}) { id } }',
+                service,
+            )
+            listed = await graphql("{ notifications { nodes { id organizationId } } }", user)
+            refused = await answer("{ notificationCounts { total } }", stranger)
+        finally:
+            server.stop()
+            await provider.close()
+        assert listed["notifications"]["nodes"] == [
+            {"id": created["createNotification"]["id"], "organizationId": organization}
+        ]
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert provider.fetches == 1
+        assert "Traceback" not in server.stderr
+
+
+async def answer(query: str, token: str) -> dict[str, Any]:
+    """The whole GraphQL answer, errors included."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{BASE}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        assert response.status == 200
+        body: dict[str, Any] = await response.json()
+    return body

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from notifgql.cli import is_loopback, redact
+from notifgql.cli import redact
+from notifgql.hosts import is_loopback
 from notifgql.settings import DEV_JWT_SECRET
 from tests.conftest import create_pg_database
 from tests.hardening.support import Serve, clean_environment

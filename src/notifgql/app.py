@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from notifgql import appkeys
 from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
+from notifgql.db.driver_pool import asyncpg_dsn
 from notifgql.db.engine import create_database
 from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from notifgql.graphql.compiled import Plans
@@ -18,7 +19,7 @@ from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
 from notifgql.home import home
-from notifgql.notifications.broker_postgres import PostgresBroker, asyncpg_dsn
+from notifgql.notifications.broker_postgres import PostgresBroker
 from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.local_broker import LocalBroker
@@ -26,6 +27,7 @@ from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
+from notifgql.tokens import create_authenticator
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -42,6 +44,9 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
     app[appkeys.SUBSCRIPTION_SLOTS] = SubscriptionSlots(settings.max_subscriptions_per_viewer)
+    authenticator = create_authenticator(settings)
+    app[appkeys.AUTHENTICATOR] = authenticator
+    app.cleanup_ctx.append(_authenticator)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
 
@@ -57,7 +62,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     view = NotifGqlView(
         schema=schema,
-        jwt_secret=settings.jwt_secret,
+        authenticator=authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
         plans=plans,
     )
@@ -69,6 +74,13 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", _metrics)
     add_rest_routes(app)
     return app
+
+
+async def _authenticator(app: web.Application) -> AsyncIterator[None]:
+    authenticator = app[appkeys.AUTHENTICATOR]
+    await authenticator.open()
+    yield
+    await authenticator.close()
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -115,7 +127,9 @@ def _create_broker(settings: Settings) -> LocalBroker:
 async def _metrics(request: web.Request) -> web.Response:
     app = request.app
     metrics = app[appkeys.METRICS]
-    metrics.subscriptions.set(app[appkeys.SUBSCRIPTION_SLOTS].open_count)
+    slots = app[appkeys.SUBSCRIPTION_SLOTS]
+    metrics.subscriptions.set(slots.open_count)
+    metrics.subscriptions_live.set(slots.live_count)
     metrics.pool_in_use.set(app[appkeys.DATABASE].connections_in_use())
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -12,6 +12,7 @@ from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.observability import Metrics
 from notifgql.settings import Settings
+from notifgql.tokens import Authenticator
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -21,3 +22,4 @@ METRICS = web.AppKey("metrics", Metrics)
 DOCUMENTS = web.AppKey("documents", Documents)
 COUNTS_HUB = web.AppKey("counts_hub", CountsHub)
 SUBSCRIPTION_SLOTS = web.AppKey("subscription_slots", SubscriptionSlots)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)

@@ -1,4 +1,8 @@
-"""Who is asking: bearer tokens (HS256 JWTs) and the viewer they name."""
+"""Who is asking: the viewer a bearer token names, and the HS256 tokens the secret signs.
+
+Tokens of an identity provider are verified in ``notifgql.oidc``; ``notifgql.tokens`` picks
+the verifier for each token. Both end here, in ``viewer_from_claims``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from notifgql.ids import opaque_id_problem
 
 Role = Literal["user", "service"]
 ALGORITHM = "HS256"
+# How far ahead of ours an issuer's clock may run: nbf and iat up to this many seconds in
+# the future are accepted. exp is exact, here and on long-lived connections.
+CLOCK_SKEW_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,18 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if not authorization:
+        raise Unauthenticated("Authentication required: send Authorization: Bearer <token>")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
 def decode_token(secret: str, token: str) -> Viewer:
-    """Verify ``token`` and return its viewer, or raise ``Unauthenticated``.
+    """Verify the HS256 ``token`` and return its viewer, or raise ``Unauthenticated``.
 
     A client sends the same token with every request, so verified tokens are remembered
     (failures are not); only the expiry has to be checked again.
@@ -80,7 +97,11 @@ def decode_token(secret: str, token: str) -> Viewer:
         # A JWT is base64url and dots; anything else (even undecodable header bytes) is
         # simply not a token, and must not reach the decoder as text it cannot encode.
         raise Unauthenticated("The token is invalid")
-    viewer = _verified(secret, token)
+    return unexpired(_verified(secret, token))
+
+
+def unexpired(viewer: Viewer) -> Viewer:
+    """``viewer`` while its token lasts; UNAUTHENTICATED once its exp has passed."""
     if viewer.expires_at is not None and viewer.expires_at <= time.time():
         raise Unauthenticated("The token has expired")
     return viewer
@@ -93,6 +114,7 @@ def _verified(secret: str, token: str) -> Viewer:
             token,
             secret,
             algorithms=[ALGORITHM],
+            leeway=CLOCK_SKEW_SECONDS,
             options={"require": ["sub", "org"], "verify_sub": False},
         )
     except jwt.ExpiredSignatureError:
@@ -103,38 +125,41 @@ def _verified(secret: str, token: str) -> Viewer:
     role = claims.get("role", "user")
     if role not in ("user", "service"):
         raise Unauthenticated("The token's role must be user or service")
-    subject = claim_id(claims["sub"], "sub")
-    organization_id = claim_id(claims["org"], "org")
-    expires_at = claims.get("exp")
-    return Viewer(
-        subject=subject,
-        organization_id=organization_id,
-        role=role,
-        expires_at=None if expires_at is None else float(expires_at),
+    return viewer_from_claims(
+        id_text(claims["sub"], "sub"), id_text(claims["org"], "org"), role, claims.get("exp")
     )
 
 
-def claim_id(value: object, name: str) -> str:
-    """The id that the value of claim ``name`` names, or UNAUTHENTICATED when it names none.
-
-    A string is taken exactly as it is. An integer (tokens issued when ids were numbers)
-    names the id that is its decimal text, as the stored ids became.
-    """
+def id_text(value: object, claim: str) -> str:
+    """The id a claim's value names: a string as it is; UNAUTHENTICATED for anything else."""
+    # An integer (tokens issued while ids were numbers) names its decimal text, which is
+    # what the stored integer ids became.
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
+        return str(value)
     if not isinstance(value, str):
-        raise Unauthenticated(f"The token's {name} claim must be a string id")
-    problem = opaque_id_problem(value)
-    if problem is not None:
-        raise Unauthenticated(f"The token's {name} claim {problem}")
+        raise Unauthenticated(f"The token's {claim} claim is not an id")
     return value
 
 
-def viewer_from_header(secret: str, authorization: str | None) -> Viewer:
-    """Read ``Authorization: Bearer <token>``."""
-    if not authorization:
-        raise Unauthenticated("Authentication required: send Authorization: Bearer <token>")
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("The Authorization header must be 'Bearer <token>'")
-    return decode_token(secret, token.strip())
+def viewer_from_claims(
+    subject: str,
+    organization: str,
+    role: Role,
+    expires_at: float | None,
+    *,
+    claim_names: tuple[str, str] = ("sub", "org"),
+) -> Viewer:
+    """The viewer of a verified token; UNAUTHENTICATED when its ids cannot be ours.
+
+    ``claim_names`` are the subject's and the organization's claims, for the messages.
+    """
+    for claim, value in zip(claim_names, (subject, organization), strict=True):
+        problem = opaque_id_problem(value)
+        if problem is not None:
+            raise Unauthenticated(f"The token's {claim} claim {problem}")
+    return Viewer(
+        subject=subject,
+        organization_id=organization,
+        role=role,
+        expires_at=None if expires_at is None else float(expires_at),
+    )

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import errno
 import gc
-import ipaddress
 import multiprocessing
 import os
 import shutil
@@ -27,6 +26,7 @@ from notifgql.auth import issue_token
 from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.errors import NotifGqlError
+from notifgql.hosts import is_loopback
 from notifgql.ids import opaque_id_problem
 from notifgql.notifications.limits import MAX_OPAQUE_ID_LENGTH
 from notifgql.observability import configure_logging
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         # One line per bad variable, without the value: it may be a password or a secret.
         for problem in error.errors(include_input=False, include_url=False):
+            if not problem["loc"]:  # settings that do not go together; the message names them
+                print(f"notifgql: invalid settings: {problem['msg']}", file=sys.stderr)
+                continue
             name = "NOTIFGQL_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"notifgql: invalid setting {name}: {problem['msg']}", file=sys.stderr)
         return 2
@@ -101,21 +104,6 @@ def package_version() -> str:
 def redact(database_url: str) -> str:
     """``database_url`` with its password, if any, replaced by ``***``."""
     return make_url(database_url).render_as_string(hide_password=True)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the server reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

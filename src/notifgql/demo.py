@@ -77,7 +77,7 @@ async def load_demo(database: Database) -> bool:
     """Fill the demo inbox unless it has notifications already; True when it loaded."""
     user = Viewer(subject=DEMO_RECIPIENT, organization_id=DEMO_ORGANIZATION, role="user")
     service = Viewer(subject=DEMO_SERVICE, organization_id=DEMO_ORGANIZATION, role="service")
-    async with database.read() as conn:
+    async with database.reader() as conn:
         if await queries.count(conn, user, EVERYTHING):
             return False
 

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notifgql.hosts import is_loopback
+from notifgql.ids import opaque_id_problem
 
 DEV_JWT_SECRET = "notifgql-development-secret-change-me"  # noqa: S105 - refused in production
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# What RFC 6749 allows in one scope token: printable ASCII but space, double quote, backslash.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+# The settings that only identity-provider tokens use; each needs NOTIFGQL_JWT_JWKS_URL.
+PROVIDER_SETTINGS = (
+    "jwt_issuer",
+    "jwt_audience",
+    "jwt_subject_claim",
+    "jwt_organization_claim",
+    "default_organization",
+    "jwt_service_scope",
+    "jwt_jwks_min_refresh",
+    "jwt_jwks_timeout",
+)
 
 
 class Settings(BaseSettings):
@@ -58,6 +76,21 @@ class Settings(BaseSettings):
     # links REST answers carry. Unset: the request's own Host, when it is a plain host name.
     public_url: str | None = None
 
+    # Tokens of an OpenID Connect identity provider, verified with the keys it publishes.
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # Claim names; a name that the token lacks may be a dotted path into nested claims.
+    jwt_subject_claim: str = Field(default="sub", min_length=1)
+    jwt_organization_claim: str = Field(default="org", min_length=1)
+    # The organization of provider tokens that name none (single-tenant apps).
+    default_organization: str | None = None
+    # A provider token whose scope (or scp) holds this scope is a service token.
+    jwt_service_scope: str | None = None
+    # An unknown kid fetches the key set again, at most once per this many seconds.
+    jwt_jwks_min_refresh: float = Field(default=30.0, ge=0)
+    jwt_jwks_timeout: float = Field(default=5.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -95,6 +128,56 @@ class Settings(BaseSettings):
             raise ValueError("must have no query or fragment")
         return value.rstrip("/")
 
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parsed.fragment:
+            raise ValueError("must have no fragment")
+        return value
+
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("jwt_service_scope")
+    @classmethod
+    def _one_scope(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _SCOPE_TOKEN.fullmatch(value):
+            raise ValueError("must be one scope: printable ASCII, no space, quote or backslash")
+        return value
+
+    @field_validator("default_organization")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        # Exactly as given, as the organization claims of tokens are.
+        problem = opaque_id_problem(value)
+        if problem is not None:
+            raise ValueError(f"must be an organization id, and this one {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _provider_settings_need_a_jwks_url(self) -> Self:
+        # Otherwise an operator who sets an issuer or audience would believe it is checked.
+        if self.jwt_jwks_url is None:
+            for name in PROVIDER_SETTINGS:
+                if name in self.model_fields_set and getattr(self, name) is not None:
+                    raise PydanticCustomError(
+                        "provider_setting",
+                        f"NOTIFGQL_{name.upper()} applies to identity provider tokens only: "
+                        "set NOTIFGQL_JWT_JWKS_URL as well",
+                    )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
@@ -109,4 +192,15 @@ class Settings(BaseSettings):
             problems.append(
                 f"NOTIFGQL_JWT_SECRET is shorter than {MIN_PRODUCTION_SECRET_LENGTH} characters"
             )
+        if self.jwt_jwks_url is not None and not _private_transport(self.jwt_jwks_url):
+            problems.append(
+                "NOTIFGQL_JWT_JWKS_URL is not https:// (keys fetched in clear could be "
+                "replaced on the way)"
+            )
         return problems
+
+
+def _private_transport(url: str) -> bool:
+    """Whether fetching ``url`` cannot be read or changed on the network: https or loopback."""
+    parsed = urlsplit(url)
+    return parsed.scheme == "https" or is_loopback(parsed.hostname or "")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import asyncpg
 import pytest
 from sqlalchemy import text
 
 from notifgql.auth import Viewer
-from notifgql.db import migrate
-from notifgql.db.engine import Database, create_database
+from notifgql.db.engine import Database
 from notifgql.errors import TransientConflict
 from notifgql.notifications import commands
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.unit_of_work import ATTEMPTS, UnitOfWork, in_transaction
-from notifgql.settings import Settings
 from tests.client import ALICE, Api, insert_notification
-from tests.conftest import empty
 from tests.hardening.support import eventually
 
 VIEWER = Viewer(subject=str(ALICE.recipient_id), organization_id=ALICE.organization_id, role="user")
@@ -34,24 +31,15 @@ class Recorder:
         self.calls.append(list(events))
 
 
-@pytest.fixture
-async def pg_database(postgres_url: str) -> AsyncIterator[Database]:
-    database = create_database(Settings(database_url=postgres_url, db_timeout=10))
-    await migrate.upgrade(database)
-    await empty(database)
-    yield database
-    await database.dispose()
-
-
 def raw_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def test_a_real_deadlock_is_retried_and_published_once(
-    pg_database: Database, postgres_url: str
+    pg_migrated: Database, postgres_url: str
 ) -> None:
-    first = await insert_notification(pg_database, ALICE)
-    second = await insert_notification(pg_database, ALICE)
+    first = await insert_notification(pg_migrated, ALICE)
+    second = await insert_notification(pg_migrated, ALICE)
     other = await asyncpg.connect(raw_dsn(postgres_url))
     watcher = await asyncpg.connect(raw_dsn(postgres_url))
     # The other side waits long before checking for deadlocks, so this side is the one
@@ -89,7 +77,7 @@ async def test_a_real_deadlock_is_retried_and_published_once(
 
     try:
         publisher = Recorder()
-        await in_transaction(pg_database, publisher, body)
+        await in_transaction(pg_migrated, publisher, body)
     finally:
         await other.close()
         await watcher.close()
@@ -99,7 +87,7 @@ async def test_a_real_deadlock_is_retried_and_published_once(
     (published,) = publisher.calls
     updated = [event.notification_id for event in published if event.kind == "updated"]
     assert updated == [first, second]
-    async with pg_database.read() as conn:
+    async with pg_migrated.read() as conn:
         rows = (
             await conn.execute(
                 text("SELECT id, title, read_at FROM notifications ORDER BY id"),
@@ -112,9 +100,9 @@ async def test_a_real_deadlock_is_retried_and_published_once(
 
 
 async def test_spent_attempts_answer_try_again_and_change_nothing(
-    pg_database: Database,
+    pg_migrated: Database,
 ) -> None:
-    mine = await insert_notification(pg_database, ALICE)
+    mine = await insert_notification(pg_migrated, ALICE)
     attempts = 0
 
     async def body(work: UnitOfWork) -> None:
@@ -127,10 +115,10 @@ async def test_spent_attempts_answer_try_again_and_change_nothing(
 
     publisher = Recorder()
     with pytest.raises(TransientConflict):
-        await in_transaction(pg_database, publisher, body)
+        await in_transaction(pg_migrated, publisher, body)
     assert attempts == ATTEMPTS
     assert publisher.calls == []
-    async with pg_database.read() as conn:
+    async with pg_migrated.read() as conn:
         read_at = (
             await conn.execute(
                 text("SELECT read_at FROM notifications WHERE id = :id"), {"id": mine}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -30,3 +32,27 @@ class TestStop:
 
         assert await socket.receive() == {"id": "1", "type": "complete"}
         assert subscriber_count(socket.broker) == 0
+
+
+class TestMetrics:
+    async def test_open_and_live_subscriptions_are_gauged(self, api: Api, sockets: Sockets) -> None:
+        socket = await sockets.subscribe(api.token(ALICE), CREATED)
+
+        during = await (await api.client.get("/metrics")).text()
+        assert "notifgql_subscriptions_open 1.0" in during
+        assert "notifgql_subscriptions_live 1.0" in during
+
+        await socket.send({"id": "1", "type": "complete"})
+        await socket.ws.close()
+        await eventually_gauged(api, "notifgql_subscriptions_live 0.0")
+        after = await (await api.client.get("/metrics")).text()
+        assert "notifgql_subscriptions_open 0.0" in after
+
+
+async def eventually_gauged(api: Api, line: str) -> None:
+    """The server ends a stream after the client's frame arrives: wait for it, boundedly."""
+    for _ in range(200):
+        if line in await (await api.client.get("/metrics")).text():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{line!r} never appeared")

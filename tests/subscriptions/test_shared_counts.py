@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from aiohttp.test_utils import TestServer
-from sqlalchemy import event
 
 from notifgql import appkeys
+from notifgql.db.reader import AnySelect, DriverReader, EngineReader, Reader
 from tests.client import ALICE, BOB, Api, Person
 from tests.subscriptions.actions import change, create
 from tests.subscriptions.brokers import inbox_count, subscriber_count
@@ -21,27 +21,30 @@ IDS = ["a", "b", "c"]
 
 
 @contextmanager
-def counts_reads(server: TestServer) -> Iterator[Counter[str]]:
-    """Counts the counts statements the app executes, by recipient id."""
-    database = server.app[appkeys.DATABASE]
+def counts_reads(_server: TestServer) -> Iterator[Counter[str]]:
+    """Counts the counts statements the app's readers run, by recipient id."""
     seen: Counter[str] = Counter()
     people = {ALICE.recipient_id, BOB.recipient_id}
+    originals = {kind: kind.rows for kind in (DriverReader, EngineReader)}
 
-    def before(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "count(*)" not in statement.lower():
-            return
-        values = params.values() if isinstance(params, dict) else params
-        for recipient in people.intersection(v for v in values if isinstance(v, str)):
-            seen[recipient] += 1
+    def counting(kind: type[Reader]) -> Any:
+        original = originals[kind]
 
-    engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}
-    for engine in engines.values():
-        event.listen(engine, "before_cursor_execute", before)
+        async def rows(self: Reader, statement: AnySelect, params: Mapping[str, Any]) -> Any:
+            if "count(*)" in str(statement).lower():
+                for recipient in people.intersection(params.values()):
+                    seen[recipient] += 1
+            return await original(self, statement, params)
+
+        return rows
+
     try:
+        for kind in originals:
+            setattr(kind, "rows", counting(kind))  # noqa: B010
         yield seen
     finally:
-        for engine in engines.values():
-            event.remove(engine, "before_cursor_execute", before)
+        for kind, original in originals.items():
+            setattr(kind, "rows", original)  # noqa: B010
 
 
 async def open_counts(sockets: Sockets, api: Api, person: Person) -> list[Socket]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from typing import Any
 
 import aiohttp
@@ -25,6 +26,40 @@ UPDATED = "subscription { notificationUpdated { id read seen dismissed } }"
 COUNTS = (
     "subscription { notificationCounts { total unread unseen important mentions actionRequired } }"
 )
+
+
+# Per process slots, the subscriptions waiting for a live count: (count wanted, its future).
+_waiting: weakref.WeakKeyDictionary[SubscriptionSlots, list[tuple[int, asyncio.Future[None]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def until_live(slots: SubscriptionSlots, count: int) -> None:
+    """Wait until at least ``count`` subscriptions of ``slots`` are live.
+
+    Lets a client that has just sent a subscribe frame know when an event published now will
+    reach it, without guessing with a sleep: the slots' own going-live step is watched.
+    """
+    if slots not in _waiting:
+        waiters: list[tuple[int, asyncio.Future[None]]] = []
+        _waiting[slots] = waiters
+        went_live = slots._went_live
+
+        def watched() -> None:
+            went_live()
+            for wanted, waiter in waiters:
+                if slots.live_count >= wanted and not waiter.done():
+                    waiter.set_result(None)
+
+        setattr(slots, "_went_live", watched)  # noqa: B010
+    if slots.live_count >= count:
+        return
+    waiter = asyncio.get_running_loop().create_future()
+    _waiting[slots].append((count, waiter))
+    try:
+        await waiter
+    finally:
+        _waiting[slots].remove((count, waiter))
 
 
 class Socket:
@@ -80,7 +115,7 @@ class Socket:
         """Start ``query`` and wait until the server has attached it to the broker."""
         before = self.slots.live_count
         await self.start(query, id)
-        await asyncio.wait_for(self.slots.until_live(before + 1), TIMEOUT)
+        await asyncio.wait_for(until_live(self.slots, before + 1), TIMEOUT)
 
     async def results(self, count: int) -> dict[str, Any]:
         """The data of the next ``count`` results, by operation id; fails on any other frame.

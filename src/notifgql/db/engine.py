@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,9 +16,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from notifgql.db import faults
+from notifgql.db.deadline import closed_at
+from notifgql.db.driver_pool import DriverPool, asyncpg_dsn
+from notifgql.db.reader import DriverReader, EngineReader, Reader
 from notifgql.db.sqlite_file import FileId, SqliteFile, StorageUnavailable
 from notifgql.errors import NotifGqlError, ServiceUnavailable, TransientConflict
 from notifgql.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Where each SQLite connection notes the identity of the file it opened.
 _FILE_ID = "notifgql_file_id"
@@ -38,6 +44,8 @@ async def _classified() -> AsyncIterator[None]:
                 "The change collided with a concurrent one; try again"
             ) from error
         if faults.is_unavailable(error):
+            # The client hears only "unavailable"; the operator needs the cause, on one line.
+            log.warning("database unavailable, answering 503", exc_info=error)
             raise ServiceUnavailable("The database is unavailable; try again shortly") from error
         raise
 
@@ -46,9 +54,10 @@ async def _classified() -> AsyncIterator[None]:
 class Database:
     """The process's engines: reads run in autocommit, writes in one transaction each.
 
-    On PostgreSQL, reads have a pool of their own whose connections stay in autocommit: no
-    BEGIN/ROLLBACK around a SELECT and no pre-ping, so a badge read is one round trip.
-    Writes use ``engine``, which migrations also use.
+    On PostgreSQL, the domain's SELECTs run on a pool of asyncpg's own (``reader()``, see
+    reader.py), in autocommit and with no pre-ping: a badge read is one round trip. Other
+    reads (``read()``) have an autocommit SQLAlchemy pool. Writes use ``engine``, which
+    migrations also use.
     """
 
     engine: AsyncEngine
@@ -58,6 +67,8 @@ class Database:
     timeout: float = 5.0
     # SQLite only: the file, checked before each use (see sqlite_file.py).
     sqlite_file: SqliteFile | None = None
+    # PostgreSQL only: the pool the domain's SELECTs run on (see reader.py).
+    driver: DriverPool | None = None
 
     @asynccontextmanager
     async def connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
@@ -101,31 +112,33 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        """A reader for the domain's SELECTs: on the driver itself where there is one."""
+        if self.driver is None:
+            async with self.read() as conn:
+                yield EngineReader(conn)
+            return
+        async with _classified(), self.driver.connection() as conn:
+            yield DriverReader(conn, self.read_engine.dialect)
+
+    @asynccontextmanager
     async def _bounded_read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of PostgreSQL's read pool, the whole read within ``timeout``.
+        """A connection of PostgreSQL's SQLAlchemy read pool, the whole read within ``timeout``.
 
         Its pool checks a connection for free on checkout (see ``create_database``) instead of
         pinging it, so a server that accepts and then answers nothing is noticed only by the
-        statements: at the deadline the driver's connection is closed under them, which
-        fails them at once. Cancelling the request's task instead would not: SQLAlchemy
-        then closes the connection gracefully, waiting on the frozen server again.
+        statements: see ``deadline.closed_at``.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        deadline = asyncio.get_running_loop().time() + self.timeout
         conn = self.read_engine.connect()
         # Checking out is bounded on its own: pool_timeout, and the driver's connect timeout.
         await conn.start()
         driver = (await conn.get_raw_connection()).driver_connection
-        overdue = loop.call_at(deadline, driver.terminate) if driver is not None else None
+        assert driver is not None  # a checked-out connection has its driver's
         try:
-            yield conn
-        except Exception as error:
-            if loop.time() >= deadline:
-                raise TimeoutError(f"the read took longer than {self.timeout:g}s") from error
-            raise
+            with closed_at(deadline, driver.terminate, self.timeout):
+                yield conn
         finally:
-            if overdue is not None:
-                overdue.cancel()
             # Shielded: a request cancelled just now must still give its connection back.
             await asyncio.shield(conn.close())
 
@@ -158,6 +171,8 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.driver is not None:
+            await self.driver.dispose()
         await self.read_engine.dispose()
         await self.engine.dispose()
 
@@ -167,7 +182,10 @@ class Database:
             id(self.engine.pool): self.engine.pool,
             id(self.read_engine.pool): self.read_engine.pool,
         }
-        return sum(int(getattr(pool, "checkedout", lambda: 0)()) for pool in pools.values())
+        in_driver = 0 if self.driver is None else self.driver.in_use()
+        return in_driver + sum(
+            int(getattr(pool, "checkedout", lambda: 0)()) for pool in pools.values()
+        )
 
 
 # Checkouts given up on, kept referenced until their cleanup has finished.
@@ -229,7 +247,10 @@ def create_database(settings: Settings) -> Database:
         pool_reset_on_return=None,
     )
     _check_on_checkout(reads)
-    return Database(engine, reads, dialect="postgresql", timeout=settings.db_timeout)
+    driver = DriverPool(
+        asyncpg_dsn(settings.database_url), size=settings.db_pool_size, timeout=settings.db_timeout
+    )
+    return Database(engine, reads, dialect="postgresql", timeout=settings.db_timeout, driver=driver)
 
 
 def _check_on_checkout(engine: AsyncEngine) -> None:

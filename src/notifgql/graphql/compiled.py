@@ -340,8 +340,8 @@ class Plans:
             self._on_fallback("variables")
             return None
         try:
-            async with context.database.read() as conn:
-                runtime = Runtime(roots.holding(conn), viewer, context.cursors)
+            async with context.database.reader() as reader:
+                runtime = Runtime(roots.holding(reader), viewer, context.cursors)
                 data = {
                     key: await runner(runtime, get_argument_values(field, node, coerced))
                     for key, node, field, runner in plan.roots

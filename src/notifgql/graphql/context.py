@@ -9,7 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
-from notifgql.errors import Unauthenticated
+from notifgql.errors import ServiceUnavailable, Unauthenticated
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.local_broker import LocalBroker
@@ -27,7 +27,8 @@ class Context:
     counts: CountsHub
     slots: SubscriptionSlots
     viewer_or_none: Viewer | None
-    auth_error: Unauthenticated | None = None
+    # Why there is no viewer: a bad token, or an identity provider that cannot be reached.
+    auth_error: Unauthenticated | ServiceUnavailable | None = None
     # A WebSocket's connection_init payload; Strawberry sets it, on_ws_connect reads it.
     connection_params: dict[str, object] | None = None
     # The connection itself, for closing it when its token expires; None over HTTP.

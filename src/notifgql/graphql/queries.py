@@ -20,7 +20,7 @@ from notifgql.notifications.pagination import DEFAULT_PAGE_SIZE
 class Query:
     @strawberry.field(description="One notification; null when absent or not yours.")
     async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
-        row = await roots.notification(info.context.database.read, info.context.inbox_viewer, id)
+        row = await roots.notification(info.context.database.reader, info.context.inbox_viewer, id)
         return None if row is None else Notification.from_model(row)
 
     @strawberry.field(
@@ -37,7 +37,7 @@ class Query:
     ) -> NotificationConnection:
         viewer = info.context.inbox_viewer
         found = await roots.notifications(
-            info.context.database.read,
+            info.context.database.reader,
             viewer,
             info.context.cursors,
             to_domain_filter(filter),
@@ -58,7 +58,7 @@ class Query:
     ) -> NotificationPage:
         viewer = info.context.inbox_viewer
         found = await roots.notifications_page(
-            info.context.database.read,
+            info.context.database.reader,
             viewer,
             to_domain_filter(filter),
             page=page,
@@ -72,6 +72,6 @@ class Query:
     ) -> NotificationCounts:
         viewer = info.context.inbox_viewer
         found = await roots.notification_counts(
-            info.context.database.read, viewer, to_domain_filter(filter)
+            info.context.database.reader, viewer, to_domain_filter(filter)
         )
         return NotificationCounts.from_model(found)

@@ -13,27 +13,26 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from notifgql.auth import Viewer
 from notifgql.db.models import NotificationRow
+from notifgql.db.reader import Reader
 from notifgql.ids import parse_id
 from notifgql.notifications import pagination, queries
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.notifications.queries import Counts
 
-Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
-"""Where a root function gets its connection: a fresh one per use (the executor, whose
-resolvers run concurrently), or the one a compiled plan holds for the whole request."""
+Connect = Callable[[], AbstractAsyncContextManager[Reader]]
+"""Where a root function reads: a fresh connection per use (the executor, whose resolvers
+run concurrently), or the one a compiled plan holds for the whole request."""
 
 
-def holding(conn: AsyncConnection) -> Connect:
-    """A ``Connect`` that hands out ``conn`` itself, for a plan that holds one connection."""
+def holding(reader: Reader) -> Connect:
+    """A ``Connect`` that hands out ``reader`` itself, for a plan that holds one connection."""
 
     @asynccontextmanager
-    async def connect() -> AsyncIterator[AsyncConnection]:
-        yield conn
+    async def connect() -> AsyncIterator[Reader]:
+        yield reader
 
     return connect
 

@@ -7,7 +7,6 @@ broker, and gives the slot back when its stream ends, however it ends.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from types import TracebackType
 
@@ -58,7 +57,6 @@ class SubscriptionSlots:
         self.per_viewer = per_viewer
         self._held: Counter[ViewerKey] = Counter()
         self._live = 0
-        self._live_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     @property
     def open_count(self) -> int:
@@ -80,26 +78,8 @@ class SubscriptionSlots:
         self._held[viewer] += 1
         return Slot(self, viewer)
 
-    async def until_live(self, count: int) -> None:
-        """Wait until at least ``count`` subscriptions are live.
-
-        Lets a client that has just sent a subscribe frame know when an event published
-        now will reach it, without guessing with a sleep.
-        """
-        if self._live >= count:
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._live_waiters.append((count, waiter))
-        try:
-            await waiter
-        finally:
-            self._live_waiters = [(n, w) for n, w in self._live_waiters if w is not waiter]
-
     def _went_live(self) -> None:
         self._live += 1
-        for wanted, waiter in self._live_waiters:
-            if self._live >= wanted and not waiter.done():
-                waiter.set_result(None)
 
     def _released(self, viewer: ViewerKey, *, live: bool) -> None:
         self._held[viewer] -= 1

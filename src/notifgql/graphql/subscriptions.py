@@ -86,7 +86,7 @@ async def _notifications(
             event = await subscriber.next()
             if event is None or event.notification_id is None:
                 continue
-            async with context.database.read() as conn:
+            async with context.database.reader() as conn:
                 row = await queries.get_notification(conn, viewer, event.notification_id)
             if row is not None:
                 yield Notification.from_model(row)

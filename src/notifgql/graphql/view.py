@@ -13,21 +13,27 @@ from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from notifgql import appkeys, requestkeys
-from notifgql.auth import Viewer, viewer_from_header
-from notifgql.errors import Unauthenticated
+from notifgql.auth import Viewer
+from notifgql.errors import ServiceUnavailable, Unauthenticated
 from notifgql.graphql import http
 from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
 from notifgql.graphql.ws_legacy import LegacyWSHandler
 from notifgql.graphql.ws_transport import TransportWSHandler
+from notifgql.tokens import Authenticator
 
 # WebSocket pings find clients that vanished without closing (a laptop lid, a dead NAT).
 HEARTBEAT_SECONDS = 30.0
 # The legacy graphql-ws protocol's "ka" frame; Strawberry's default of 1 s is chatty.
 LEGACY_KEEP_ALIVE_SECONDS = 15.0
+# Closes a graphql-transport-ws connection whose token cannot be checked now. The protocol's
+# own codes echo HTTP statuses (4400, 4401, 4403, 4429), so 503 becomes 4503; graphql-ws
+# clients retry it, as they retry any code that is not one of the protocol's fatal ones.
+SERVICE_UNAVAILABLE_CLOSE = 4503
 
 
 class NotifGqlView(GraphQLView[Context, None]):
@@ -40,14 +46,14 @@ class NotifGqlView(GraphQLView[Context, None]):
         self,
         schema: BaseSchema,
         *,
-        jwt_secret: str,
+        authenticator: Authenticator,
         graphql_ide: GraphQL_IDE | None,
         plans: Plans | None = None,
     ) -> None:
         super().__init__(
             schema, graphql_ide=graphql_ide, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS
         )
-        self.jwt_secret = jwt_secret
+        self.authenticator = authenticator
         self.plans = plans
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
@@ -58,10 +64,12 @@ class NotifGqlView(GraphQLView[Context, None]):
         # For a WebSocket this runs once, at the upgrade: one context per connection.
         app = request.app
         viewer: Viewer | None = None
-        error: Unauthenticated | None = None
+        error: Unauthenticated | ServiceUnavailable | None = None
         try:
-            viewer = viewer_from_header(self.jwt_secret, request.headers.get("Authorization"))
-        except Unauthenticated as exc:
+            viewer = await self.authenticator.viewer_from_header(
+                request.headers.get("Authorization")
+            )
+        except (Unauthenticated, ServiceUnavailable) as exc:
             error = exc
         return Context(
             database=app[appkeys.DATABASE],
@@ -77,20 +85,30 @@ class NotifGqlView(GraphQLView[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the connection: connection_init's Authorization, else the upgrade's.
 
-        A refusal closes the socket: 4403 on graphql-transport-ws; on the legacy
-        graphql-ws, a connection_error frame carrying the code, then close.
+        A refusal closes the socket: 4403 on graphql-transport-ws (4503 when the identity
+        provider's keys cannot be fetched); on the legacy graphql-ws, a connection_error
+        frame carrying the code, then close.
         """
         params = context.connection_params or {}
         authorization = params.get("Authorization", params.get("authorization"))
         if authorization is not None:
             try:
                 given = authorization if isinstance(authorization, str) else None
-                context.viewer_or_none = viewer_from_header(self.jwt_secret, given)
+                context.viewer_or_none = await self.authenticator.viewer_from_header(given)
                 context.auth_error = None
-            except Unauthenticated as exc:
+            except (Unauthenticated, ServiceUnavailable) as exc:
                 context.viewer_or_none, context.auth_error = None, exc
         if context.viewer_or_none is None:
             refusal = context.auth_error or Unauthenticated("Authentication required")
+            socket = context.websocket
+            if (
+                isinstance(refusal, ServiceUnavailable)
+                and socket is not None
+                and socket.ws_protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL
+            ):
+                # "Try again", not "Forbidden": the token may well be good. Strawberry's own
+                # close (4403), which follows the rejection, finds the socket closed already.
+                await socket.close(code=SERVICE_UNAVAILABLE_CLOSE, message=b"Service Unavailable")
             raise ConnectionRejectionError(
                 {"message": refusal.message, "extensions": {"code": refusal.code}}
             )
@@ -136,7 +154,7 @@ class NotifGqlView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         # WebSocket upgrades and GraphiQL stay Strawberry's; plain HTTP follows the
         # GraphQL-over-HTTP specification in notifgql.graphql.http.
-        if self.is_websocket_request(request) or _wants_graphiql(request):
+        if (_upgrading(request) and self.is_websocket_request(request)) or _wants_graphiql(request):
             return await super().__call__(request)
         context = await self.get_context(request, web.Response())
         if context.viewer_or_none is not None:
@@ -150,6 +168,12 @@ class NotifGqlView(GraphQLView[Context, None]):
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, and
         # graphql-ws clients only accept text frames.
         return orjson.dumps(data).decode()
+
+
+def _upgrading(request: web.Request) -> bool:
+    """Whether the request asks to switch protocols: only then is it worth the full WebSocket
+    handshake check, which builds a response object for every plain request."""
+    return "Upgrade" in request.headers
 
 
 def _wants_graphiql(request: web.Request) -> bool:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from notifgql.notifications.relay_broker import RelayBroker
 from notifgql.notifications.subscriber import DEFAULT_QUEUE_SIZE
@@ -26,11 +25,6 @@ from notifgql.notifications.subscriber import DEFAULT_QUEUE_SIZE
 log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "notifgql-listener"
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    """The libpq-style DSN asyncpg takes, from our ``postgresql+asyncpg://`` URL."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class PostgresBroker(RelayBroker):

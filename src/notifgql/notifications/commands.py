@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, insert, select, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
+from notifgql.db.reader import EngineReader
 from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
@@ -67,7 +68,7 @@ async def _change_one(
         work.record(InboxEvent("updated", viewer.organization_id, viewer.recipient_id, changed.id))
         work.record(InboxEvent("counts", viewer.organization_id, viewer.recipient_id))
         return changed
-    current = await get_notification(work.conn, viewer, notification_id)
+    current = await get_notification(EngineReader(work.conn), viewer, notification_id)
     if current is None:
         raise NotFound(f"Notification {notification_id} not found", parameter="id")
     return current

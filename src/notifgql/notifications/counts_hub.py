@@ -159,7 +159,7 @@ def read_counts(database: Database) -> CountsLoader:
     async def load(inbox: Inbox) -> Counts:
         organization_id, recipient_id = inbox
         owner = Viewer(subject=recipient_id, organization_id=organization_id, role="user")
-        async with database.read() as conn:
+        async with database.reader() as conn:
             return await queries.counts(conn, owner, EVERYTHING)
 
     return load

@@ -37,7 +37,7 @@ async def read_numbered_page(
     as it could between two requests.
     """
     offset, limit = pagination.page_bounds(number, size)
-    async with database.read() as conn:
+    async with database.reader() as conn:
         rows = await queries.list_page(conn, viewer, spec, offset, limit)
         total = await queries.count(conn, viewer, spec)
     return NumberedPage(rows, total, number, size)

@@ -46,7 +46,9 @@ class CursorCodec:
     """Turns positions into opaque, tamper-evident cursors and back."""
 
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+        key = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+        # Keyed once: copying a keyed HMAC costs half of keying a new one, 30 times a page.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def encode(self, position: Position) -> str:
         """The cursor for ``position``."""
@@ -74,7 +76,9 @@ class CursorCodec:
         return Position(_EPOCH + timedelta(microseconds=micros), row_id)
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        mac = self._keyed.copy()
+        mac.update(payload)
+        return mac.digest()[:_MAC_BYTES]
 
 
 @dataclass(frozen=True, slots=True)

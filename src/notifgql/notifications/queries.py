@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Integer, bindparam, func, select, tuple_
 
 from notifgql.auth import Viewer
 from notifgql.db.models import NotificationRow
 from notifgql.db.models import notifications as t
+from notifgql.db.reader import AnySelect, Reader
 from notifgql.notifications.filters import NotificationFilter, Shape, bound, where_shape
 from notifgql.notifications.pagination import Position, Window
 
 Record = NotificationRow
 
 
-def as_record(row: Row[Any]) -> Record:
+def as_record(row: Sequence[Any]) -> Record:
     """A selected ``notifications`` row as its typed tuple.
 
     Statements select whole rows in table order, which is the row class's order; reading a
@@ -58,17 +58,15 @@ def position_of(row: Record) -> Position:
     return Position(row.activity_at, row.id)
 
 
-async def get_notification(
-    conn: AsyncConnection, viewer: Viewer, notification_id: int
-) -> Record | None:
+async def get_notification(reader: Reader, viewer: Viewer, notification_id: int) -> Record | None:
     """The viewer's notification ``notification_id``, or None (absent and not-yours alike)."""
     shape, params = bound(viewer, NotificationFilter(ids=(notification_id,)))
-    row = (await conn.execute(_rows(shape), params)).first()
-    return None if row is None else as_record(row)
+    rows = await reader.rows(_rows(shape), params)
+    return as_record(rows[0]) if rows else None
 
 
 async def list_window(
-    conn: AsyncConnection, viewer: Viewer, spec: NotificationFilter, window: Window
+    reader: Reader, viewer: Viewer, spec: NotificationFilter, window: Window
 ) -> Slice:
     """The rows of ``window`` in list order, and whether more lie beyond each end.
 
@@ -82,7 +80,7 @@ async def list_window(
     if window.position is not None:
         params["w_at"], params["w_id"] = window.position.activity_at, window.position.id
     statement = _window(shape, backward=window.backward, from_cursor=from_cursor)
-    rows = [as_record(row) for row in await conn.execute(statement, params)]
+    rows = [as_record(row) for row in await reader.rows(statement, params)]
     beyond = len(rows) > window.limit
     del rows[window.limit :]
     if window.backward:
@@ -92,31 +90,31 @@ async def list_window(
 
 
 async def list_page(
-    conn: AsyncConnection, viewer: Viewer, spec: NotificationFilter, offset: int, limit: int
+    reader: Reader, viewer: Viewer, spec: NotificationFilter, offset: int, limit: int
 ) -> Sequence[Record]:
     """One page of the list by offset."""
     shape, params = bound(viewer, spec)
     params |= {"w_offset": offset, "w_limit": limit}
-    return [as_record(row) for row in await conn.execute(_page(shape), params)]
+    return [as_record(row) for row in await reader.rows(_page(shape), params)]
 
 
-async def count(conn: AsyncConnection, viewer: Viewer, spec: NotificationFilter) -> int:
+async def count(reader: Reader, viewer: Viewer, spec: NotificationFilter) -> int:
     """How many notifications ``spec`` matches."""
     shape, params = bound(viewer, spec)
-    return int((await conn.execute(_count(shape), params)).scalar_one())
+    ((total,),) = await reader.rows(_count(shape), params)
+    return int(total)
 
 
-async def counts(conn: AsyncConnection, viewer: Viewer, spec: NotificationFilter) -> Counts:
+async def counts(reader: Reader, viewer: Viewer, spec: NotificationFilter) -> Counts:
     """Badge numbers in one scan: each counts the matching notifications in that state."""
     shape, params = bound(viewer, spec)
-    row = (await conn.execute(_counts(shape), params)).one()
+    (row,) = await reader.rows(_counts(shape), params)
     return Counts(*(int(value) for value in row))
 
 
 # Statements are built once per filter shape and reused: building one costs ~100 µs of
 # Python (and its cache key as much again), more than the rest of a badge request.
 _Int = Integer()
-AnySelect = Select[*tuple[Any, ...]]
 
 
 @lru_cache(maxsize=512)

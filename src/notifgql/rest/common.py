@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from notifgql import appkeys
-from notifgql.auth import Viewer, decode_token, viewer_from_header
+from notifgql.auth import Viewer
 from notifgql.errors import (
     RETRY_AFTER_SECONDS,
     BadUserInput,
@@ -30,12 +30,12 @@ _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
 
-def viewer(request: web.Request) -> Viewer:
+async def viewer(request: web.Request) -> Viewer:
     """The caller, from ``Authorization: Bearer`` or the older ``X-Auth-Token`` header."""
-    secret = request.app[appkeys.SETTINGS].jwt_secret
+    authenticator = request.app[appkeys.AUTHENTICATOR]
     if "Authorization" not in request.headers and (token := request.headers.get("X-Auth-Token")):
-        return decode_token(secret, token.strip())
-    return viewer_from_header(secret, request.headers.get("Authorization"))
+        return await authenticator.viewer(token.strip())
+    return await authenticator.viewer_from_header(request.headers.get("Authorization"))
 
 
 def zone(request: web.Request) -> ZoneInfo:

@@ -49,7 +49,7 @@ def add_routes(app: web.Application) -> None:
 
 async def list_notifications(request: web.Request) -> web.Response:
     """GET ``{count, page, per_page, notifications}``; count is every match, not the page."""
-    who = viewer(request)
+    who = await viewer(request)
     query = request.query
     spec = NotificationFilter.from_client(
         {
@@ -74,7 +74,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 async def patch_notifications(request: web.Request) -> web.Response:
     """Apply ``operations`` atomically: all of them, or (on any bad one) none."""
-    who = viewer(request)
+    who = await viewer(request)
     wildcard, ids = parse_operations(await _json_body(request))
     app = request.app
 

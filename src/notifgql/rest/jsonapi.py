@@ -108,7 +108,7 @@ def add_routes(app: web.Application) -> None:
 
 async def list_notifications(request: web.Request) -> web.Response:
     """GET the viewer's notifications, filtered and page-numbered."""
-    who = viewer(request)
+    who = await viewer(request)
     spec = parse_filter(request)
     number = parse_int(request.query.get(PAGE_NUMBER, "1"), "page", low=1, high=MAX_PAGE_NUMBER)
     size = parse_int(
@@ -132,9 +132,9 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 async def show_notification(request: web.Request) -> web.Response:
     """GET one of the viewer's notifications."""
-    who = viewer(request)
+    who = await viewer(request)
     notification_id = _path_id(request)
-    async with request.app[appkeys.DATABASE].read() as conn:
+    async with request.app[appkeys.DATABASE].reader() as conn:
         row = await queries.get_notification(conn, who, notification_id)
     if row is None:
         raise NotFound(f"Notification {request.match_info['id']} not found")
@@ -146,7 +146,7 @@ Change = Callable[[UnitOfWork, Viewer, int], Awaitable[Record]]
 
 def _change(change: Change) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        who = viewer(request)
+        who = await viewer(request)
         notification_id = _path_id(request)
         app = request.app
         row = await in_transaction(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,8 +21,6 @@ from notifgql.db.reader import DriverReader, EngineReader, Reader
 from notifgql.db.sqlite_file import FileId, SqliteFile, StorageUnavailable
 from notifgql.errors import NotifGqlError, ServiceUnavailable, TransientConflict
 from notifgql.settings import Settings
-
-log = logging.getLogger(__name__)
 
 # Where each SQLite connection notes the identity of the file it opened.
 _FILE_ID = "notifgql_file_id"
@@ -44,8 +41,6 @@ async def _classified() -> AsyncIterator[None]:
                 "The change collided with a concurrent one; try again"
             ) from error
         if faults.is_unavailable(error):
-            # The client hears only "unavailable"; the operator needs the cause, on one line.
-            log.warning("database unavailable, answering 503", exc_info=error)
             raise ServiceUnavailable("The database is unavailable; try again shortly") from error
         raise
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
+from aiohttp.test_utils import TestServer
 
 from notifgql.auth import issue_token
+from notifgql.graphql.view import NotifGqlView
 from tests.client import ALICE, Api
 from tests.subscriptions.brokers import subscriber_count
 from tests.subscriptions.ws import COUNTS, LEGACY_WS, TRANSPORT_WS, Sockets
@@ -131,3 +136,33 @@ class TestTokenExpiry:
         assert (await socket.data())["notificationCounts"]["total"] == 0
 
         assert await socket.receive_close() == (4403, "Token expired")
+
+    @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+    async def test_a_connection_that_ends_first_leaves_no_timer(
+        self, api: Api, sockets: Sockets, server: TestServer, protocol: str
+    ) -> None:
+        view = graphql_view(server)
+        socket = await sockets.subscribe(api.token(ALICE, ttl_seconds=3600), COUNTS, protocol)
+        assert (await socket.data())["notificationCounts"]["total"] == 0
+        assert len(view._expiries) == 1
+
+        await socket.ws.close()
+
+        await until(lambda: not view._expiries, what="the expiry timer cancelled")
+
+
+def graphql_view(server: TestServer) -> NotifGqlView:
+    """The view that serves /graphql."""
+    for route in server.app.router.routes():
+        if isinstance(route.handler, NotifGqlView):
+            return route.handler
+    raise AssertionError("no GraphQL view")
+
+
+async def until(done: Callable[[], bool], *, what: str) -> None:
+    """Wait, a loop turn at a time, for the server to finish what the client's close began."""
+    for _ in range(10_000):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"never happened: {what}")

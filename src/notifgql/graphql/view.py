@@ -57,6 +57,8 @@ class NotifGqlView(GraphQLView[Context, None]):
         self.plans = plans
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
+        # The timer that closes each socket when its token expires, cancelled if it ends first.
+        self._expiries: dict[web.WebSocketResponse, asyncio.TimerHandle] = {}
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
@@ -129,7 +131,8 @@ class NotifGqlView(GraphQLView[Context, None]):
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
 
-        asyncio.get_running_loop().call_later(max(0.0, expires_at - time.time()), expire)
+        delay = max(0.0, expires_at - time.time())
+        self._expiries[socket] = asyncio.get_running_loop().call_later(delay, expire)
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
@@ -139,6 +142,7 @@ class NotifGqlView(GraphQLView[Context, None]):
         )
         await socket.prepare(request)
         self._sockets.add(socket)
+        request[_SOCKET] = socket
         return socket
 
     async def close_websockets(self, _app: web.Application) -> None:
@@ -154,7 +158,14 @@ class NotifGqlView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         # WebSocket upgrades and GraphiQL stay Strawberry's; plain HTTP follows the
         # GraphQL-over-HTTP specification in notifgql.graphql.http.
-        if (_upgrading(request) and self.is_websocket_request(request)) or _wants_graphiql(request):
+        if _upgrading(request) and self.is_websocket_request(request):
+            try:
+                return await super().__call__(request)
+            finally:
+                socket = request.get(_SOCKET)
+                if socket is not None and (timer := self._expiries.pop(socket, None)):
+                    timer.cancel()
+        if _wants_graphiql(request):
             return await super().__call__(request)
         context = await self.get_context(request, web.Response())
         if context.viewer_or_none is not None:
@@ -168,6 +179,10 @@ class NotifGqlView(GraphQLView[Context, None]):
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, and
         # graphql-ws clients only accept text frames.
         return orjson.dumps(data).decode()
+
+
+# Where a WebSocket request keeps its socket, for the view to clean up after it.
+_SOCKET = web.RequestKey("websocket", web.WebSocketResponse)
 
 
 def _upgrading(request: web.Request) -> bool:

@@ -156,3 +156,33 @@ async def test_spent_attempts_reach_clients_as_503(
     assert attempts == 2 * ATTEMPTS
     row = await api.row(mine)
     assert (row.read_at, row.seen_at) == (None, None)
+
+
+async def test_events_of_a_commit_go_out_even_when_the_request_is_cancelled(
+    pg_migrated: Database,
+) -> None:
+    mine = await insert_notification(pg_migrated, ALICE)
+    publishing, release = asyncio.Event(), asyncio.Event()
+    delivered: list[Sequence[InboxEvent]] = []
+
+    class Slow:
+        async def publish(self, events: Sequence[InboxEvent]) -> None:
+            publishing.set()
+            await release.wait()
+            delivered.append(events)
+
+    async def body(work: UnitOfWork) -> None:
+        await commands.mark_read(work, VIEWER, mine)
+
+    request = asyncio.create_task(in_transaction(pg_migrated, Slow(), body))
+    await publishing.wait()
+    request.cancel()  # the client hung up after the commit, while its events were going out
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    release.set()
+    for _ in range(100):
+        if delivered:
+            break
+        await asyncio.sleep(0)
+    (events,) = delivered
+    assert {event.kind for event in events} == {"updated", "counts"}

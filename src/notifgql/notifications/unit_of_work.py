@@ -84,7 +84,20 @@ async def unit_of_work(database: Database, publisher: Publisher) -> AsyncIterato
         work = UnitOfWork(conn)
         yield work
     if work.events:
-        try:
-            await publisher.publish(work.events)
-        except Exception:
-            log.exception("publishing %d inbox events failed", len(work.events))
+        # Shielded: the change is committed, so its events go out even when the request is
+        # cancelled now (its client hung up); live subscribers would otherwise miss it.
+        publishing = asyncio.ensure_future(_publish(publisher, work.events))
+        _publishing.add(publishing)
+        publishing.add_done_callback(_publishing.discard)
+        await asyncio.shield(publishing)
+
+
+# Publishes under way, kept referenced until done even if their request was cancelled.
+_publishing: set[asyncio.Future[None]] = set()
+
+
+async def _publish(publisher: Publisher, events: Sequence[InboxEvent]) -> None:
+    try:
+        await publisher.publish(events)
+    except Exception:
+        log.exception("publishing %d inbox events failed", len(events))

@@ -79,7 +79,8 @@ COUNTS_SQL = (
 CREATE_SQL = (
     "WITH created AS (INSERT INTO notifications (organization_id, recipient_id, actor_id, "
     "actor_name, title, description, excerpt, target_type, target_id, important, changeset, "
-    "created_at, activity_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
+    "created_at, activity_at, group_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+    "$12, $12, 'notification:' || gen_random_uuid()) "
     "RETURNING id, created_at, organization_id, recipient_id) "
     "SELECT created.id, created.created_at, pg_notify('notifgql_bench_ceiling', "
     "json_build_array('created', created.organization_id, created.recipient_id, created.id)"

@@ -247,7 +247,7 @@ INSERT INTO notifications (
     target_type, target_id, target_title, target_label, parent_type, parent_id, parent_title,
     root_type, root_id, project_id, resource, reason, important, mention, action_required,
     made_by_automation, new_activities_count, first_unread_activity_id, changeset,
-    read_at, seen_at, dismissed_at, last_action_at, created_at, activity_at
+    read_at, seen_at, dismissed_at, last_action_at, created_at, activity_at, group_key
 )
 SELECT
     s.org,
@@ -298,7 +298,8 @@ SELECT
     END,
     {last_action_at},
     s.created_at,
-    coalesce({last_action_at}, s.created_at)
+    coalesce({last_action_at}, s.created_at),
+    'notification:' || gen_random_uuid()
 FROM (
     SELECT
         r.org, r.rcpt,

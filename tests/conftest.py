@@ -107,12 +107,15 @@ def settings(settings_for: Any, settings_overrides: dict[str, Any]) -> Settings:
 
 
 async def empty(database: Database) -> None:
-    """Remove every notification, so that each test starts from an empty inbox."""
+    """Remove every notification and activity, so that each test starts from empty inboxes."""
     async with database.transaction() as conn:
         if database.dialect == "postgresql":
-            await conn.execute(text("TRUNCATE notifications RESTART IDENTITY"))
+            await conn.execute(
+                text("TRUNCATE notifications, activities, idempotency_keys RESTART IDENTITY")
+            )
         else:
-            await conn.execute(text("DELETE FROM notifications"))
+            for table in ("notifications", "activities", "idempotency_keys"):
+                await conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

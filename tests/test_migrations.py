@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alembic import command
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from notifgql import appkeys
 from notifgql.app import create_app
@@ -143,6 +144,13 @@ CREATE_ID = (
 ID_COLUMNS = ("organization_id", "recipient_id", "actor_id")
 
 
+def sql_time(database: Database, moment: datetime) -> Any:
+    """``moment`` as a raw statement binds it: SQLite's column holds UTCDateTime's text."""
+    if database.dialect == "sqlite":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
 async def insert_integer_rows(database: Database) -> None:
     """Fill the integer-id schema (revision 0002) as notifgql wrote it then."""
     async with database.transaction() as conn:
@@ -235,7 +243,8 @@ class TestIdsBecomeText:
         ]
         assert [row[1:4] for row in before] == [row[:3] for row in INTEGER_ROWS]
         # The inbox indexes: the same names, columns, order and conditions.
-        assert await index_definitions(fresh_database) == integer_ids
+        after = await index_definitions(fresh_database)
+        assert {name: after.get(name) for name in integer_ids} == integer_ids
         if fresh_database.dialect == "postgresql":
             assert await analyzed_columns(fresh_database) >= set(ID_COLUMNS)
         assert set(integer_ids) >= {
@@ -310,16 +319,14 @@ class TestDowngrade:
     ) -> None:
         await upgrade_to(fresh_database, "0003")
         async with fresh_database.transaction() as conn:
+            # In SQL: the table as 0003 left it has none of the newer columns.
             await conn.execute(
-                notifications.insert().values(
-                    organization_id="1",
-                    recipient_id=kept,
-                    title="kept",
-                    excerpt="",
-                    changeset=[],
-                    created_at=JANUARY,
-                    activity_at=JANUARY,
-                )
+                text(
+                    "INSERT INTO notifications (organization_id, recipient_id, title, excerpt,"
+                    " changeset, created_at, activity_at) VALUES ('1', :kept, 'kept', '', '[]',"
+                    " :at, :at)"
+                ),
+                {"kept": kept, "at": sql_time(fresh_database, JANUARY)},
             )
         before = await stored_ids(fresh_database)
         with pytest.raises(Exception, match=r"cannot downgrade|out of range"):
@@ -335,3 +342,61 @@ async def downgrade_to(database: Database, revision: str) -> None:
 
     async with database.engine.begin() as conn:
         await conn.run_sync(run)
+
+
+class TestGroups:
+    """0004: every notification becomes a group of one; one notification per inbox and group."""
+
+    async def test_existing_rows_get_a_group_of_their_own(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0003")
+        before = await stored_ids(fresh_database)
+        await upgrade_to(fresh_database, "0004")
+        await fresh_database.dispose()
+        async with fresh_database.read() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT id, group_key, expires_at, withdrawn_at FROM notifications")
+                )
+            ).all()
+        assert sorted(rows) == [(row[0], f"notification:{row[0]}", None, None) for row in before]
+        assert await stored_ids(fresh_database) == before
+        after = await index_definitions(fresh_database)
+        assert {name: after.get(name) for name in integer_ids} == integer_ids
+        assert "uq_notifications_group_inbox" in set(after)
+
+    async def test_one_notification_per_inbox_and_group(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0004")
+        insert = text(
+            "INSERT INTO notifications (organization_id, recipient_id, title, excerpt, changeset,"
+            " created_at, activity_at, group_key) VALUES (:org, :rcp, 't', '', '[]', :at, :at,"
+            " 'task:1')"
+        )
+        at = sql_time(fresh_database, JANUARY)
+        async with fresh_database.transaction() as conn:
+            # The same group in another inbox, or in another organization, is another line.
+            for org, rcp in (("1", "2"), ("1", "3"), ("2", "2")):
+                await conn.execute(insert, {"org": org, "rcp": rcp, "at": at})
+        with pytest.raises(IntegrityError):
+            async with fresh_database.transaction() as conn:
+                await conn.execute(insert, {"org": "1", "rcp": "2", "at": at})
+
+    async def test_downgrade_restores_the_previous_table(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0003")
+        before = await stored_ids(fresh_database)
+        indexes = await index_definitions(fresh_database)
+        await upgrade_to(fresh_database, "0004")
+        await downgrade_to(fresh_database, "0003")
+        await fresh_database.dispose()
+        assert await migrate.current_revision(fresh_database) == "0003"
+        assert await stored_ids(fresh_database) == before
+        assert await index_definitions(fresh_database) == indexes
+        for table in ("activities", "idempotency_keys"):
+            with pytest.raises(DBAPIError):
+                async with fresh_database.read() as conn:
+                    await conn.execute(text(f"SELECT 1 FROM {table}"))

@@ -1,7 +1,9 @@
-"""The ``notifications`` table: the union of both REST dialects' fields and GraphQL's."""
+"""The tables: notifications (the inbox lines), activities (what happened to each line's
+thing) and idempotency keys (the first result of a retried publish)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, NamedTuple, get_args, get_type_hints
@@ -46,6 +48,8 @@ class Col:
     nullable: bool = True
     server_default: Any = None
     primary_key: bool = False
+    # Computed by SQLAlchemy for an INSERT that names no value.
+    default: Any = None
 
     def column(self, name: str) -> Column[Any]:
         """The SQLAlchemy column called ``name``."""
@@ -54,8 +58,9 @@ class Col:
             self.type,
             nullable=self.nullable and not self.primary_key,
             server_default=self.server_default,
+            default=self.default,
             primary_key=self.primary_key,
-            autoincrement=self.primary_key,
+            autoincrement="auto",
         )
 
 
@@ -71,6 +76,11 @@ def table_of(name: str, row: type[tuple[Any, ...]]) -> Table:
         col = next(extra for extra in get_args(hints[field])[1:] if isinstance(extra, Col))
         columns.append(col.column(field))
     return Table(name, metadata, *columns)
+
+
+def new_group_key() -> str:
+    """A group key no publisher has used: the group of one notification."""
+    return f"notification:{uuid.uuid4()}"
 
 
 NOT_NULL = Col(Text, nullable=False)
@@ -114,6 +124,11 @@ class NotificationRow(NamedTuple):
     created_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
     # coalesce(last_action_at, created_at), stored so that the list order is a plain index.
     activity_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+    # The thing this line is about: one notification per (inbox, group key). A notification
+    # created on its own is a group of one.
+    group_key: Annotated[str, Col(Text, nullable=False, default=new_group_key)]
+    expires_at: Annotated[datetime | None, Col(UTCDateTime)]
+    withdrawn_at: Annotated[datetime | None, Col(UTCDateTime)]
 
 
 notifications = table_of("notifications", NotificationRow)
@@ -141,3 +156,56 @@ Index(
     postgresql_where=notifications.c.seen_at.is_(None),
     sqlite_where=notifications.c.seen_at.is_(None),
 )
+# One notification per (inbox, group key): publishes append to it, concurrently too. The
+# group key leads, so that the same index finds a group across every inbox of an
+# organization (withdrawing it), and so that no inbox read can mistake it for an inbox index.
+Index(
+    "uq_notifications_group_inbox",
+    notifications.c.group_key,
+    notifications.c.organization_id,
+    notifications.c.recipient_id,
+    unique=True,
+)
+
+
+class ActivityRow(NamedTuple):
+    """One thing that happened to a group's thing, stored once for all its recipients."""
+
+    id: Annotated[int, Col(Id, primary_key=True)]
+    organization_id: Annotated[str, Col(OpaqueId, nullable=False)]
+    group_key: Annotated[str, NOT_NULL]
+    actor_id: Annotated[str | None, Col(OpaqueId)]
+    actor_name: Annotated[str | None, Col(Text)]
+    title: Annotated[str, NOT_NULL]
+    excerpt: Annotated[str, Col(Text, nullable=False, server_default="")]
+    changeset: Annotated[Any, Col(JSONText, nullable=False)]
+    occurred_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+    created_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+
+
+activities = table_of("activities", ActivityRow)
+
+# A group's activities, newest first, walked as a keyset.
+Index(
+    "ix_activities_group_order",
+    activities.c.organization_id,
+    activities.c.group_key,
+    activities.c.occurred_at.desc(),
+    activities.c.id.desc(),
+)
+
+
+class IdempotencyKeyRow(NamedTuple):
+    """A publish's key, what it asked for and what it answered, for its retries."""
+
+    organization_id: Annotated[str, Col(OpaqueId, primary_key=True)]
+    key: Annotated[str, Col(Text, primary_key=True)]
+    # SHA-256 of the request's canonical form: a retry must ask for the same thing.
+    fingerprint: Annotated[str, NOT_NULL]
+    result: Annotated[Any, Col(JSONText, nullable=False)]
+    created_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+
+
+idempotency_keys = table_of("idempotency_keys", IdempotencyKeyRow)
+# Expired keys are found and deleted by age.
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)

@@ -30,6 +30,12 @@ from notifgql.notifications.fields import (
     marker,
 )
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+from notifgql.notifications.publishing import (
+    NewActivity,
+    NotificationContent,
+    Publish,
+    parse_recipients,
+)
 
 T = TypeVar("T")
 
@@ -111,6 +117,64 @@ class CreateNotificationInput:
         return to_domain(self, NewNotification.from_client, NewNotification)
 
 
+@domain_input(
+    NewActivity,
+    name="ActivityInput",
+    description_="What happened to the thing a notification is about.",
+)
+class ActivityInput:
+    def to_domain(self) -> NewActivity:
+        """The domain value; every id must be a valid id."""
+        return to_domain(self, NewActivity.from_client, NewActivity)
+
+
+@domain_input(
+    NotificationContent,
+    name="NotificationContentInput",
+    description_="The notification's own fields; each publish to its group sets them anew.",
+)
+class NotificationContentInput:
+    def to_domain(self) -> NotificationContent:
+        """The domain value; every id must be a valid id."""
+        return to_domain(self, NotificationContent.from_client, NotificationContent)
+
+
+@strawberry.input(description="An activity to publish to recipients in your organization.")
+class PublishInput:
+    recipient_ids: list[strawberry.ID] = strawberry.field(
+        description="1 to 10,000 recipients; duplicates are ignored."
+    )
+    activity: ActivityInput
+    notification: NotificationContentInput | None = None
+    group_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "One notification per inbox and group key; by default targetType:targetId when"
+            " both are given, else a new group."
+        ),
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Within 24 hours, a retry with this key gets the first call's result and writes"
+            " nothing; the same key with a different input is refused."
+        ),
+    )
+
+    def to_domain(self) -> Publish:
+        """The domain request; ids are checked, duplicates dropped."""
+        content = (
+            NotificationContent() if self.notification is None else self.notification.to_domain()
+        )
+        return Publish(
+            recipient_ids=parse_recipients(self.recipient_ids),
+            activity=self.activity.to_domain(),
+            content=content,
+            group_key=self.group_key,
+            idempotency_key=self.idempotency_key,
+        )
+
+
 def _paths(argument: str, domain: type, owner: str) -> dict[str, str]:
     return {
         f"{owner}.{field.name}": f"{argument}.{to_camel_case(field.name)}"
@@ -123,5 +187,10 @@ def _paths(argument: str, domain: type, owner: str) -> dict[str, str]:
 PARAMETERS: dict[str, str] = {
     **_paths("filter", NotificationFilter, NotificationFilter.OWNER),
     **_paths("input", NewNotification, NewNotification.OWNER),
+    **_paths("input.activity", NewActivity, NewActivity.OWNER),
+    **_paths("input.notification", NotificationContent, NotificationContent.OWNER),
+    "publish.recipient_ids": "input.recipientIds",
+    "publish.group_key": "input.groupKey",
+    "publish.idempotency_key": "input.idempotencyKey",
     "page_size": "pageSize",
 }

@@ -12,11 +12,12 @@ from notifgql.graphql.context import Info
 from notifgql.graphql.inputs import (
     CreateNotificationInput,
     NotificationFilterInput,
+    PublishInput,
     to_domain_filter,
 )
-from notifgql.graphql.types import MarkResult, Notification
+from notifgql.graphql.types import MarkResult, Notification, PublishResult
 from notifgql.ids import parse_id
-from notifgql.notifications import commands
+from notifgql.notifications import commands, publishing
 from notifgql.notifications.fields import parse_ids
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import MAX_MARK_IDS
@@ -109,3 +110,24 @@ class Mutation:
             lambda work: commands.create_notification(work, viewer, new),
         )
         return Notification.from_model(row)
+
+    @strawberry.mutation(
+        description=(
+            "Store one activity and group it into each recipient's notification for its group"
+            " key, creating the notification where there is none; service tokens only."
+        )
+    )
+    async def publish(self, info: Info, input: PublishInput) -> PublishResult:
+        viewer = info.context.viewer
+        viewer.require_service()
+        request = input.to_domain()
+        result = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: publishing.publish(work, viewer, request),
+        )
+        return PublishResult(
+            created=result.created,
+            updated=result.updated,
+            activity_id=strawberry.ID(str(result.activity_id)),
+        )

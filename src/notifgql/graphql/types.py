@@ -130,3 +130,10 @@ class NotificationCounts(Declared):
 @strawberry.type
 class MarkResult:
     count: int = strawberry.field(description="Notifications this call changed.")
+
+
+@strawberry.type
+class PublishResult:
+    created: int = strawberry.field(description="Notifications this publish created.")
+    updated: int = strawberry.field(description="Existing notifications it appended to.")
+    activity_id: strawberry.ID = strawberry.field(description="The one activity it stored.")

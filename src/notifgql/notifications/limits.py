@@ -36,3 +36,13 @@ MAX_ACTIVITIES_COUNT = 2**31 - 1
 # 254), so the input's own depth is bounded far below.
 MAX_CHANGESET_BYTES = 64 * 1024
 MAX_CHANGESET_DEPTH = 64
+
+# Recipients of one publish (after duplicates are dropped), and how many of them one
+# INSERT … ON CONFLICT statement writes: both databases bind at most 32,767 parameters, and
+# a row binds about 30.
+MAX_PUBLISH_RECIPIENTS = 10_000
+PUBLISH_BATCH_SIZE = 1_000
+# Characters in a group key or an idempotency key.
+MAX_KEY_LENGTH = 255
+# Hours an idempotency key answers its retries with its first result.
+IDEMPOTENCY_KEY_HOURS = 24

@@ -1,0 +1,332 @@
+"""Publishing an activity: stored once, and grouped in place in every recipient's inbox.
+
+Each recipient has at most one notification per group key (a unique index says so). A
+publish appends to it with one ``INSERT … ON CONFLICT DO UPDATE`` over all recipients of a
+batch, so concurrent publishes to one group queue on the index instead of racing a
+read-then-write: the first creates the line, each later one bumps it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, case, func, insert, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from notifgql.auth import Viewer
+from notifgql.db.models import activities as a
+from notifgql.db.models import new_group_key
+from notifgql.db.models import notifications as t
+from notifgql.errors import BadUserInput
+from notifgql.notifications import idempotency
+from notifgql.notifications.changeset import encode as encode_changeset
+from notifgql.notifications.events import EventKind, InboxEvent
+from notifgql.notifications.fields import (
+    Id,
+    OpaqueId,
+    OpaqueIdText,
+    check_text,
+    check_time,
+    described,
+    from_client,
+    hints,
+    marker,
+    parse_opaque_id,
+)
+from notifgql.notifications.limits import (
+    MAX_ACTIVITIES_COUNT,
+    MAX_KEY_LENGTH,
+    MAX_PUBLISH_RECIPIENTS,
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+    PUBLISH_BATCH_SIZE,
+)
+from notifgql.notifications.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class NewActivity:
+    """What happened: stored once per publish, shown under the notification."""
+
+    OWNER: ClassVar[str] = "publish.activity"
+
+    title: str
+    actor_id: OpaqueId | None = field(
+        default=None, metadata=described("Your own id for who did it; 1 to 255 characters.")
+    )
+    actor_name: str | None = None
+    excerpt: str = ""
+    changeset: Any = field(default_factory=list)
+    occurred_at: datetime | None = field(
+        default=None, metadata=described("When it happened; now when not given.")
+    )
+
+    @classmethod
+    def from_client(cls, values: Mapping[str, Any]) -> NewActivity:
+        """The activity a door's values describe, by field name."""
+        return from_client(cls, cls.OWNER, values)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationContent:
+    """The notification's own fields; each publish to a group sets them anew."""
+
+    OWNER: ClassVar[str] = "publish.notification"
+
+    title: str | None = field(
+        default=None, metadata=described("The line's title; the activity's title when not given.")
+    )
+    description: str | None = None
+    excerpt: str | None = field(
+        default=None, metadata=described("The activity's excerpt when not given.")
+    )
+    target_type: str | None = None
+    target_id: Id | None = None
+    target_title: str | None = None
+    target_label: str | None = None
+    parent_type: str | None = None
+    parent_id: Id | None = None
+    parent_title: str | None = None
+    root_type: str | None = None
+    root_id: Id | None = None
+    project_id: Id | None = None
+    resource: str | None = None
+    reason: str | None = None
+    important: bool = False
+    mention: bool = False
+    action_required: bool = False
+    made_by_automation: bool = False
+    expires_at: datetime | None = field(
+        default=None, metadata=described("After this time the notification is shown nowhere.")
+    )
+
+    @classmethod
+    def from_client(cls, values: Mapping[str, Any]) -> NotificationContent:
+        """The content a door's values describe, by field name."""
+        return from_client(cls, cls.OWNER, values)
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """One publish: an activity, the notification it groups under, and who receives it."""
+
+    recipient_ids: tuple[str, ...]
+    activity: NewActivity
+    content: NotificationContent = NotificationContent()
+    group_key: str | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The group key this publish appends to."""
+        if self.group_key is not None:
+            return self.group_key
+        target = self.content.target_type, self.content.target_id
+        if target[0] is not None and target[1] is not None:
+            return f"{target[0]}:{target[1]}"
+        return new_group_key()
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as a plain value, the same for every way of sending it."""
+        return {
+            "recipient_ids": sorted(set(self.recipient_ids)),
+            "group_key": self.group_key,
+            "activity": _as_dict(self.activity),
+            "notification": _as_dict(self.content),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """How many notifications a publish created and updated, and its activity's id."""
+
+    created: int
+    updated: int
+    activity_id: int
+
+    def stored(self) -> dict[str, int]:
+        """The result as kept for retries with the same idempotency key."""
+        return dataclasses.asdict(self)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    # Shallow on purpose: a changeset may be nested deep (see commands._shallow).
+    return {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
+
+
+def parse_recipients(values: Sequence[object]) -> tuple[str, ...]:
+    """The distinct recipient ids, in the order first given; 1 to the maximum."""
+    parameter = "publish.recipient_ids"
+    unique = dict.fromkeys(parse_opaque_id(value, parameter=parameter) for value in values)
+    if not unique:
+        raise BadUserInput.about(parameter, "must name at least one recipient")
+    if len(unique) > MAX_PUBLISH_RECIPIENTS:
+        raise BadUserInput.about(
+            parameter, f"may name at most {MAX_PUBLISH_RECIPIENTS} distinct recipients"
+        )
+    return tuple(unique)
+
+
+def validate(request: Publish) -> None:
+    """Refuse what the inbox could not show or store well, before anything is written."""
+    for name, key in (
+        ("group_key", request.group_key),
+        ("idempotency_key", request.idempotency_key),
+    ):
+        if key is None:
+            continue
+        if not key.strip():
+            raise BadUserInput.about(f"publish.{name}", "must not be empty")
+        if len(key) > MAX_KEY_LENGTH:
+            raise BadUserInput.about(
+                f"publish.{name}", f"is longer than {MAX_KEY_LENGTH} characters"
+            )
+        check_text(key, parameter=f"publish.{name}")
+    for title, owner in (
+        (request.activity.title, NewActivity.OWNER),
+        (request.content.title, NotificationContent.OWNER),
+    ):
+        if title is None:
+            continue
+        if not title.strip():
+            raise BadUserInput.about(f"{owner}.title", "must not be empty")
+        if len(title) > MAX_TITLE_LENGTH:
+            raise BadUserInput.about(
+                f"{owner}.title", f"is longer than {MAX_TITLE_LENGTH} characters"
+            )
+    for value in (request.activity, request.content):
+        _check_fields(value)
+    encode_changeset(request.activity.changeset, parameter=f"{NewActivity.OWNER}.changeset")
+
+
+def _check_fields(value: Any) -> None:
+    owner = value.OWNER
+    types = hints(type(value))
+    for name, item in _as_dict(value).items():
+        parameter = f"{owner}.{name}"
+        if isinstance(marker(types[name]), OpaqueIdText) and item is not None:
+            parse_opaque_id(item, parameter=parameter)
+        elif isinstance(item, str):
+            if len(item) > MAX_TEXT_LENGTH:
+                raise BadUserInput.about(parameter, f"is longer than {MAX_TEXT_LENGTH} characters")
+            check_text(item, parameter=parameter)
+        elif isinstance(item, datetime):
+            check_time(item, parameter=parameter)
+
+
+async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> PublishResult:
+    """Store the activity once and group it into each recipient's notification."""
+    viewer.require_service()
+    validate(request)
+    organization_id = viewer.organization_id
+    now = datetime.now(UTC)
+    key = request.idempotency_key
+    if key is not None:
+        print_ = idempotency.fingerprint(request.canonical())
+        first = await idempotency.claim(work, organization_id, key, print_, now)
+        if first is not None:
+            return PublishResult(**first)
+    group_key = request.key
+    occurred_at = request.activity.occurred_at or now
+    activity_id = await _store_activity(work, organization_id, group_key, request.activity, now)
+    # SQLite cannot say whether ON CONFLICT inserted or updated a row. This transaction
+    # holds its one write lock (BEGIN IMMEDIATE), so every row above this id is one it made.
+    newest = (await work.conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one()
+    row = _notification_values(request, organization_id, group_key, activity_id, occurred_at, now)
+    created = updated = 0
+    # Sorted, so that concurrent publishes lock their rows in one order and never deadlock.
+    recipients = sorted(request.recipient_ids)
+    for start in range(0, len(recipients), PUBLISH_BATCH_SIZE):
+        batch = recipients[start : start + PUBLISH_BATCH_SIZE]
+        statement = _upsert(work, [row | {"recipient_id": rcp} for rcp in batch], newest)
+        for notification_id, recipient_id, is_new in await work.conn.execute(statement):
+            kind: EventKind = "created" if is_new else "updated"
+            work.record(InboxEvent(kind, organization_id, recipient_id, notification_id))
+            work.record(InboxEvent("counts", organization_id, recipient_id))
+            created, updated = created + bool(is_new), updated + (not is_new)
+    result = PublishResult(created=created, updated=updated, activity_id=activity_id)
+    if key is not None:
+        await idempotency.remember(work, organization_id, key, result.stored())
+    return result
+
+
+async def _store_activity(
+    work: UnitOfWork, organization_id: str, group_key: str, new: NewActivity, now: datetime
+) -> int:
+    values = _as_dict(new) | {
+        "organization_id": organization_id,
+        "group_key": group_key,
+        "occurred_at": new.occurred_at or now,
+        "created_at": now,
+    }
+    return int((await work.conn.execute(insert(a).values(**values).returning(a.c.id))).scalar_one())
+
+
+def _notification_values(
+    request: Publish,
+    organization_id: str,
+    group_key: str,
+    activity_id: int,
+    occurred_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    content, activity = request.content, request.activity
+    return _as_dict(content) | {
+        "organization_id": organization_id,
+        "group_key": group_key,
+        "title": content.title or activity.title,
+        "excerpt": activity.excerpt if content.excerpt is None else content.excerpt,
+        "actor_id": activity.actor_id,
+        "actor_name": activity.actor_name,
+        "changeset": activity.changeset,
+        "new_activities_count": 1,
+        "first_unread_activity_id": activity_id,
+        "last_action_at": occurred_at,
+        "activity_at": occurred_at,
+        "created_at": now,
+    }
+
+
+# What a new activity changes on an existing notification besides its content.
+def _appended(excluded: Any) -> dict[str, Any]:
+    return {
+        "new_activities_count": case(
+            (t.c.new_activities_count < MAX_ACTIVITIES_COUNT, t.c.new_activities_count + 1),
+            else_=t.c.new_activities_count,
+        ),
+        "first_unread_activity_id": func.coalesce(
+            t.c.first_unread_activity_id, excluded.first_unread_activity_id
+        ),
+        "last_action_at": excluded.last_action_at,
+        "activity_at": excluded.activity_at,
+        "read_at": None,
+        "seen_at": None,
+        "dismissed_at": None,
+        "withdrawn_at": None,
+    }
+
+
+# Set from the publish on every append: the line shows the thing as it is now.
+_CONTENT = (
+    *(item.name for item in dataclasses.fields(NotificationContent)),
+    "actor_id",
+    "actor_name",
+    "changeset",
+)
+
+
+def _upsert(work: UnitOfWork, rows: list[dict[str, Any]], newest: int) -> Any:
+    is_pg = work.conn.dialect.name == "postgresql"
+    dialect_insert = postgresql.insert if is_pg else sqlite.insert
+    statement = dialect_insert(t).values(rows)
+    excluded = statement.excluded
+    changes = {name: excluded[name] for name in _CONTENT} | _appended(excluded)
+    # PostgreSQL: a row this statement inserted has no deleting or locking transaction yet.
+    is_new: ColumnElement[Any] = literal_column("(xmax = 0)") if is_pg else t.c.id > newest
+    return statement.on_conflict_do_update(
+        index_elements=[t.c.group_key, t.c.organization_id, t.c.recipient_id], set_=changes
+    ).returning(t.c.id, t.c.recipient_id, is_new)

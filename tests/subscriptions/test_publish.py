@@ -1,0 +1,59 @@
+"""publish tells live subscribers: a new line is created, an existing one updated, counts."""
+
+from __future__ import annotations
+
+from tests.client import ALICE, BASE_TIME, BOB, Api
+from tests.graphql.test_publish import publish, task
+from tests.subscriptions.ws import COUNTS, CREATED, UPDATED, Sockets
+
+
+def counts(total: int, unread: int, unseen: int) -> dict[str, object]:
+    return {
+        "notificationCounts": {
+            "total": total,
+            "unread": unread,
+            "unseen": unseen,
+            "important": 0,
+            "mentions": 0,
+            "actionRequired": 0,
+        }
+    }
+
+
+class TestPublishEvents:
+    async def test_a_new_line_arrives_in_each_inbox(self, api: Api, sockets: Sockets) -> None:
+        alice = await sockets.subscribe(api.token(ALICE), CREATED)
+        bob = await sockets.subscribe(api.token(BOB), CREATED)
+
+        await publish(api, task(["1001", "1002"]))
+
+        for socket, person in ((alice, ALICE), (bob, BOB)):
+            node = (await socket.data())["notificationCreated"]
+            assert (node["title"], node["recipientId"]) == ("Ship it", person.recipient_id)
+
+    async def test_an_append_arrives_as_an_update_and_unread(
+        self, api: Api, sockets: Sockets
+    ) -> None:
+        existing = await api.add(
+            ALICE, group_key="task:7", read_at=BASE_TIME, seen_at=BASE_TIME, dismissed_at=BASE_TIME
+        )
+        socket = await sockets.subscribe(api.token(ALICE), UPDATED)
+
+        await publish(api, task(["1001"]))
+
+        assert await socket.data() == {
+            "notificationUpdated": {
+                "id": str(existing),
+                "read": False,
+                "seen": False,
+                "dismissed": False,
+            }
+        }
+
+    async def test_counts_follow(self, api: Api, sockets: Sockets) -> None:
+        socket = await sockets.subscribe(api.token(ALICE), COUNTS)
+        assert await socket.data() == counts(total=0, unread=0, unseen=0)
+
+        await publish(api, task(["1001", "1002"]))
+
+        assert await socket.data() == counts(total=1, unread=1, unseen=1)

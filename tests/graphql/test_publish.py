@@ -81,6 +81,27 @@ class TestNewGroup:
         assert node["actor"] == {"id": "auth0|ann", "name": "Ann"}
         assert (node["newActivitiesCount"], when(node["lastActionAt"])) == (1, MONDAY)
 
+    async def test_group_key_and_expiry_are_shown(self, api: Api) -> None:
+        value = task(["1001"], groupKey="invoice:2026-03")
+        value["notification"]["expiresAt"] = TUESDAY.isoformat()
+        await publish(api, value)
+        (row,) = await rows(api)
+        query = "query($id: ID!) { notification(id: $id) { groupKey expiresAt } }"
+        node = (await api.data(query, {"id": str(row.id)}))["notification"]
+        assert (node["groupKey"], when(node["expiresAt"])) == ("invoice:2026-03", TUESDAY)
+
+    async def test_a_created_notification_is_a_group_of_its_own(self, api: Api) -> None:
+        create = (
+            "mutation($input: CreateNotificationInput!) {"
+            " createNotification(input: $input) { groupKey expiresAt } }"
+        )
+        value = {"input": {"recipientId": "1001", "title": "Hello"}}
+        first = (await api.data(create, value, role="service"))["createNotification"]
+        second = (await api.data(create, value, role="service"))["createNotification"]
+        assert first["groupKey"].startswith("notification:")
+        assert first["groupKey"] != second["groupKey"]
+        assert first["expiresAt"] is None
+
     async def test_without_a_target_each_publish_is_a_new_group(self, api: Api) -> None:
         value = task(["1001"], notification=None)
         first = await publish(api, value)

@@ -68,6 +68,10 @@ class Notification(Declared):
     organization_id: strawberry.ID = on.column(Row.organization_id)
     recipient_id: strawberry.ID = on.column(Row.recipient_id)
     actor: Actor | None = on.one(Actor, lambda row: None if row.actor_id is None else row)
+    group_key: str = on.column(
+        Row.group_key, "What it is about: publishes with this key append to it in place."
+    )
+    expires_at: datetime | None = on.column(Row.expires_at, "When it leaves every list.")
 
 
 edge = Reads[tuple[Row, str]]()

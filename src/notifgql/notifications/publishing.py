@@ -120,9 +120,8 @@ class Publish:
     group_key: str | None = None
     idempotency_key: str | None = None
 
-    @property
-    def key(self) -> str:
-        """The group key this publish appends to."""
+    def chosen_group_key(self) -> str:
+        """The group key this publish appends to; a new one on each call when none applies."""
         if self.group_key is not None:
             return self.group_key
         target = self.content.target_type, self.content.target_id
@@ -230,7 +229,7 @@ async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> Publish
         first = await idempotency.claim(work, organization_id, key, print_, now)
         if first is not None:
             return PublishResult(**first)
-    group_key = request.key
+    group_key = request.chosen_group_key()
     occurred_at = request.activity.occurred_at or now
     activity_id = await _store_activity(work, organization_id, group_key, request.activity, now)
     # SQLite cannot say whether ON CONFLICT inserted or updated a row. This transaction

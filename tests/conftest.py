@@ -22,6 +22,7 @@ from notifgql import appkeys
 from notifgql.app import create_app
 from notifgql.db import migrate
 from notifgql.db.engine import Database, create_database
+from notifgql.db.models import metadata
 from notifgql.settings import Settings
 from tests.client import Api
 from tests.servers import postgres_cluster
@@ -110,11 +111,9 @@ async def empty(database: Database) -> None:
     """Remove every notification and activity, so that each test starts from empty inboxes."""
     async with database.transaction() as conn:
         if database.dialect == "postgresql":
-            await conn.execute(
-                text("TRUNCATE notifications, activities, idempotency_keys RESTART IDENTITY")
-            )
+            await conn.execute(text(f"TRUNCATE {', '.join(metadata.tables)} RESTART IDENTITY"))
         else:
-            for table in ("notifications", "activities", "idempotency_keys"):
+            for table in metadata.tables:
                 await conn.execute(text(f"DELETE FROM {table}"))
 
 

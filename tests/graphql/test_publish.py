@@ -117,6 +117,8 @@ class TestExistingGroup:
         first = await publish(api, task(["1001"]))
         (row,) = await rows(api)
         await api.data(READ, {"id": str(row.id)})
+        (read,) = await rows(api)
+        assert (read.new_activities_count, read.first_unread_activity_id) == (0, None)
         again = task(["1001"])
         again["activity"] |= {"title": "Ann reopened it", "occurredAt": TUESDAY.isoformat()}
         second = await publish(api, again)
@@ -124,8 +126,9 @@ class TestExistingGroup:
         assert second["activityId"] != first["activityId"]
         (after,) = await rows(api)
         assert after.id == row.id
-        assert after.new_activities_count == 2
-        assert after.first_unread_activity_id == int(first["activityId"])
+        assert after.new_activities_count == 1
+        assert after.first_unread_activity_id == int(second["activityId"])
+        assert after.activity_count == 2
         assert (after.read_at, after.seen_at, after.dismissed_at) == (None, None, None)
         assert (after.last_action_at, after.activity_at) == (TUESDAY, TUESDAY)
         assert await activity_count(api) == 2

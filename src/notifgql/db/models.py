@@ -1,5 +1,6 @@
 """The tables: notifications (the inbox lines), activities (what happened to each line's
-thing) and idempotency keys (the first result of a retried publish)."""
+thing), which activities each line shows, and idempotency keys (the first result of a
+retried publish)."""
 
 from __future__ import annotations
 
@@ -129,6 +130,9 @@ class NotificationRow(NamedTuple):
     group_key: Annotated[str, Col(Text, nullable=False, default=new_group_key)]
     expires_at: Annotated[datetime | None, Col(UTCDateTime)]
     withdrawn_at: Annotated[datetime | None, Col(UTCDateTime)]
+    # Activities grouped into this line so far. Nonzero means notifgql keeps the activity
+    # numbers above (reading resets them); zero, that the publisher set them itself.
+    activity_count: Annotated[int, Col(Integer, nullable=False, server_default=text("0"))]
 
 
 notifications = table_of("notifications", NotificationRow)
@@ -193,6 +197,24 @@ Index(
     activities.c.occurred_at.desc(),
     activities.c.id.desc(),
 )
+
+
+class NotificationActivityRow(NamedTuple):
+    """An activity shown under one notification: those published to its recipient only.
+
+    A group's activities are not all its recipients' business: a watcher added later, or
+    left out of one publish, sees what was published to them and nothing else.
+    """
+
+    notification_id: Annotated[int, Col(BigInteger, primary_key=True)]
+    # The activity's time, copied here so that the primary key is the listing order.
+    occurred_at: Annotated[datetime, Col(UTCDateTime, primary_key=True)]
+    activity_id: Annotated[int, Col(BigInteger, primary_key=True)]
+
+
+notification_activities = table_of("notification_activities", NotificationActivityRow)
+# Purging finds the activities no notification shows any more.
+Index("ix_notification_activities_activity_id", notification_activities.c.activity_id)
 
 
 class IdempotencyKeyRow(NamedTuple):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -74,10 +74,24 @@ async def _change_one(
     return current
 
 
+def _read(now: datetime) -> dict[str, Any]:
+    """What reading changes: readAt, seenAt (reading implies seeing), and unread activities.
+
+    Activity numbers are reset only where notifgql keeps them (publish); where the
+    publisher set them itself (createNotification), they stay what it said.
+    """
+    ours = t.c.activity_count > 0
+    return {
+        "read_at": now,
+        "seen_at": func.coalesce(t.c.seen_at, now),
+        "new_activities_count": case((ours, 0), else_=t.c.new_activities_count),
+        "first_unread_activity_id": case((ours, None), else_=t.c.first_unread_activity_id),
+    }
+
+
 async def mark_read(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
-    """Set readAt (and seenAt, since reading implies seeing) if unset."""
-    now = _now()
-    values = {"read_at": now, "seen_at": func.coalesce(t.c.seen_at, now)}
+    """Set readAt (and seenAt) if unset; its activities are read then too."""
+    values = _read(_now())
     return await _change_one(work, viewer, notification_id, values, t.c.read_at.is_(None))
 
 
@@ -126,11 +140,8 @@ async def mark_all_seen(work: UnitOfWork, viewer: Viewer, spec: NotificationFilt
 
 async def mark_all_read(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
     """Set readAt (and seenAt) on every unread match, in one UPDATE."""
-    now = _now()
     matches = _in_id_order(where(viewer, spec), t.c.read_at.is_(None))
-    statement = (
-        update(t).where(matches).values(read_at=now, seen_at=func.coalesce(t.c.seen_at, now))
-    )
+    statement = update(t).where(matches).values(**_read(_now()))
     return await _bulk(work, viewer, statement)
 
 

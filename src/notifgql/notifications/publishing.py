@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, case, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, case, func, insert, literal, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifgql.auth import Viewer
 from notifgql.db.models import activities as a
 from notifgql.db.models import new_group_key
+from notifgql.db.models import notification_activities as na
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
 from notifgql.notifications import idempotency
@@ -232,17 +233,15 @@ async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> Publish
     group_key = request.chosen_group_key()
     occurred_at = request.activity.occurred_at or now
     activity_id = await _store_activity(work, organization_id, group_key, request.activity, now)
-    # SQLite cannot say whether ON CONFLICT inserted or updated a row. This transaction
-    # holds its one write lock (BEGIN IMMEDIATE), so every row above this id is one it made.
-    newest = (await work.conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one()
     row = _notification_values(request, organization_id, group_key, activity_id, occurred_at, now)
+    link = {"activity_id": activity_id, "occurred_at": occurred_at}
+    newest = await _newest_id(work)
     created = updated = 0
     # Sorted, so that concurrent publishes lock their rows in one order and never deadlock.
     recipients = sorted(request.recipient_ids)
     for start in range(0, len(recipients), PUBLISH_BATCH_SIZE):
-        batch = recipients[start : start + PUBLISH_BATCH_SIZE]
-        statement = _upsert(work, [row | {"recipient_id": rcp} for rcp in batch], newest)
-        for notification_id, recipient_id, is_new in await work.conn.execute(statement):
+        batch = [row | {"recipient_id": rcp} for rcp in recipients[start : start + PUBLISH_BATCH_SIZE]]
+        for notification_id, recipient_id, is_new in await _append(work, batch, link, newest):
             kind: EventKind = "created" if is_new else "updated"
             work.record(InboxEvent(kind, organization_id, recipient_id, notification_id))
             work.record(InboxEvent("counts", organization_id, recipient_id))
@@ -283,6 +282,7 @@ def _notification_values(
         "actor_name": activity.actor_name,
         "changeset": activity.changeset,
         "new_activities_count": 1,
+        "activity_count": 1,
         "first_unread_activity_id": activity_id,
         "last_action_at": occurred_at,
         "activity_at": occurred_at,
@@ -297,9 +297,18 @@ def _appended(excluded: Any) -> dict[str, Any]:
             (t.c.new_activities_count < MAX_ACTIVITIES_COUNT, t.c.new_activities_count + 1),
             else_=t.c.new_activities_count,
         ),
-        "first_unread_activity_id": func.coalesce(
-            t.c.first_unread_activity_id, excluded.first_unread_activity_id
+        # The oldest unread activity: publishes may commit out of their ids' order.
+        "first_unread_activity_id": case(
+            (
+                or_(
+                    t.c.first_unread_activity_id.is_(None),
+                    excluded.first_unread_activity_id < t.c.first_unread_activity_id,
+                ),
+                excluded.first_unread_activity_id,
+            ),
+            else_=t.c.first_unread_activity_id,
         ),
+        "activity_count": t.c.activity_count + 1,
         "last_action_at": excluded.last_action_at,
         "activity_at": excluded.activity_at,
         "read_at": None,
@@ -318,8 +327,49 @@ _CONTENT = (
 )
 
 
-def _upsert(work: UnitOfWork, rows: list[dict[str, Any]], newest: int) -> Any:
-    is_pg = work.conn.dialect.name == "postgresql"
+def _is_postgresql(work: UnitOfWork) -> bool:
+    return work.conn.dialect.name == "postgresql"
+
+
+async def _newest_id(work: UnitOfWork) -> int | None:
+    """The highest notification id, where only it can tell created rows from updated ones.
+
+    SQLite cannot say whether ON CONFLICT inserted or updated a row. The transaction holds
+    its one write lock (BEGIN IMMEDIATE), so every row above this id is one it made.
+    """
+    if _is_postgresql(work):
+        return None
+    return int((await work.conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one())
+
+
+async def _append(
+    work: UnitOfWork, rows: list[dict[str, Any]], link: dict[str, Any], newest: int | None
+) -> Sequence[Any]:
+    """Group the activity into each row's notification and show it there.
+
+    Returns (notification id, recipient id, created) per row. PostgreSQL does both writes
+    in one statement; SQLite, in process, links the returned ids in a second one.
+    """
+    upsert = _upsert(work, rows, newest)
+    if newest is None:
+        appended = upsert.cte("appended")
+        shown = insert(na).from_select(
+            ["notification_id", "occurred_at", "activity_id"],
+            select(
+                appended.c.id,
+                literal(link["occurred_at"], na.c.occurred_at.type),
+                literal(link["activity_id"], na.c.activity_id.type),
+            ),
+        )
+        statement = select(appended).add_cte(shown.cte("shown"))
+        return (await work.conn.execute(statement)).all()
+    result = (await work.conn.execute(upsert)).all()
+    await work.conn.execute(insert(na), [{"notification_id": found[0]} | link for found in result])
+    return result
+
+
+def _upsert(work: UnitOfWork, rows: list[dict[str, Any]], newest: int | None) -> Any:
+    is_pg = newest is None
     dialect_insert = postgresql.insert if is_pg else sqlite.insert
     statement = dialect_insert(t).values(rows)
     excluded = statement.excluded
@@ -328,4 +378,4 @@ def _upsert(work: UnitOfWork, rows: list[dict[str, Any]], newest: int) -> Any:
     is_new: ColumnElement[Any] = literal_column("(xmax = 0)") if is_pg else t.c.id > newest
     return statement.on_conflict_do_update(
         index_elements=[t.c.group_key, t.c.organization_id, t.c.recipient_id], set_=changes
-    ).returning(t.c.id, t.c.recipient_id, is_new)
+    ).returning(t.c.id, t.c.recipient_id, is_new.label("created"))

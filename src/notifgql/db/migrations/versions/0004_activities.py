@@ -1,4 +1,5 @@
-"""Activities: notifications grouped by key, the activities of each group, idempotency keys.
+"""Activities: notifications grouped by key, the activities of each group and which
+notification shows which, idempotency keys.
 
 Every existing notification becomes a group of one, ``notification:<id>``, so the new
 unique index (one notification per inbox and group) holds from the start. The inbox
@@ -28,6 +29,10 @@ def upgrade() -> None:
     op.add_column("notifications", sa.Column("group_key", sa.Text(), nullable=True))
     op.add_column("notifications", sa.Column("expires_at", TIME, nullable=True))
     op.add_column("notifications", sa.Column("withdrawn_at", TIME, nullable=True))
+    op.add_column(
+        "notifications",
+        sa.Column("activity_count", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    )
     op.execute(
         "UPDATE notifications SET group_key = 'notification:' || CAST(id AS TEXT)"
         " WHERE group_key IS NULL"
@@ -63,6 +68,18 @@ def upgrade() -> None:
         ["organization_id", "group_key", sa.text("occurred_at DESC"), sa.text("id DESC")],
     )
     op.create_table(
+        "notification_activities",
+        sa.Column("notification_id", sa.BigInteger(), nullable=False),
+        sa.Column("occurred_at", TIME, nullable=False),
+        sa.Column("activity_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "notification_id", "occurred_at", "activity_id", name="pk_notification_activities"
+        ),
+    )
+    op.create_index(
+        "ix_notification_activities_activity_id", "notification_activities", ["activity_id"]
+    )
+    op.create_table(
         "idempotency_keys",
         sa.Column("organization_id", OPAQUE_ID, nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
@@ -78,6 +95,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("idempotency_keys")
+    op.drop_table("notification_activities")
     op.drop_table("activities")
     op.drop_index("uq_notifications_group_inbox", "notifications")
     if op.get_bind().dialect.name == "postgresql":
@@ -86,7 +104,7 @@ def downgrade() -> None:
         op.drop_column("notifications", "group_key")
         return
     # SQLite (3.35+) drops a column in place when no index names it.
-    for name in ("withdrawn_at", "expires_at", "group_key"):
+    for name in ("activity_count", "withdrawn_at", "expires_at", "group_key"):
         op.execute(f"ALTER TABLE notifications DROP COLUMN {name}")
 
 

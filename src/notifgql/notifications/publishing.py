@@ -240,7 +240,8 @@ async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> Publish
     # Sorted, so that concurrent publishes lock their rows in one order and never deadlock.
     recipients = sorted(request.recipient_ids)
     for start in range(0, len(recipients), PUBLISH_BATCH_SIZE):
-        batch = [row | {"recipient_id": rcp} for rcp in recipients[start : start + PUBLISH_BATCH_SIZE]]
+        chunk = recipients[start : start + PUBLISH_BATCH_SIZE]
+        batch = [row | {"recipient_id": recipient_id} for recipient_id in chunk]
         for notification_id, recipient_id, is_new in await _append(work, batch, link, newest):
             kind: EventKind = "created" if is_new else "updated"
             work.record(InboxEvent(kind, organization_id, recipient_id, notification_id))

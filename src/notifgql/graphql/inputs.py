@@ -192,5 +192,6 @@ PARAMETERS: dict[str, str] = {
     "publish.recipient_ids": "input.recipientIds",
     "publish.group_key": "input.groupKey",
     "publish.idempotency_key": "input.idempotencyKey",
+    "withdraw.group_key": "groupKey",
     "page_size": "pageSize",
 }

@@ -131,3 +131,20 @@ class Mutation:
             updated=result.updated,
             activity_id=strawberry.ID(str(result.activity_id)),
         )
+
+    @strawberry.mutation(
+        description=(
+            "Remove the group's notifications from every inbox of your organization; count ="
+            " notifications removed. A later publish to the group shows it again. Service"
+            " tokens only."
+        )
+    )
+    async def withdraw(self, info: Info, group_key: str) -> MarkResult:
+        viewer = info.context.viewer
+        viewer.require_service()
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: publishing.withdraw(work, viewer, group_key),
+        )
+        return MarkResult(count=count)

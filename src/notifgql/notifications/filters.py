@@ -5,11 +5,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, bindparam, func, literal
+from sqlalchemy import BigInteger, ColumnElement, Text, and_, bindparam, func, literal, or_
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -70,14 +70,6 @@ class NotificationFilter:
 EVERYTHING = NotificationFilter()
 
 
-def inbox(viewer: Viewer) -> ColumnElement[bool]:
-    """The viewer's inbox: their recipient id within their organization."""
-    return and_(
-        t.c.organization_id == viewer.organization_id,
-        t.c.recipient_id == viewer.recipient_id,
-    )
-
-
 # A filter's shape is what it compares, not with which values: statements are built and
 # compiled once per shape (see queries.py) and executed with the values as parameters.
 Shape = tuple[tuple[Any, ...], ...]
@@ -99,7 +91,11 @@ _BOUNDS = (
 
 def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, Any]]:
     """The shape of ``spec`` inside the viewer's inbox, and the parameters it binds."""
-    params: dict[str, Any] = {"w_org": viewer.organization_id, "w_rcp": viewer.recipient_id}
+    params: dict[str, Any] = {
+        "w_org": viewer.organization_id,
+        "w_rcp": viewer.recipient_id,
+        "w_now": datetime.now(UTC),
+    }
     shape: list[tuple[Any, ...]] = []
     if spec.ids is not None:
         shape.append(("ids", bool(spec.ids)))
@@ -139,6 +135,10 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = [
         t.c.organization_id == param("w_org", Text()),
         t.c.recipient_id == param("w_rcp", Text()),
+        # Withdrawn and expired notifications are shown nowhere, from the moment they are:
+        # every read and every mark goes through this clause.
+        t.c.withdrawn_at.is_(None),
+        or_(t.c.expires_at.is_(None), t.c.expires_at > param("w_now", t.c.expires_at.type)),
     ]
     bounds = {name: (column, compare) for name, column, compare in _BOUNDS}
     for name, *wanted in shape:

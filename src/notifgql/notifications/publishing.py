@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, case, func, insert, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifgql.auth import Viewer
@@ -171,21 +181,23 @@ def parse_recipients(values: Sequence[object]) -> tuple[str, ...]:
     return tuple(unique)
 
 
+def check_key(key: str, *, parameter: str) -> None:
+    """Refuse a group or idempotency key that is empty, too long or not plain text."""
+    if not key.strip():
+        raise BadUserInput.about(parameter, "must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadUserInput.about(parameter, f"is longer than {MAX_KEY_LENGTH} characters")
+    check_text(key, parameter=parameter)
+
+
 def validate(request: Publish) -> None:
     """Refuse what the inbox could not show or store well, before anything is written."""
     for name, key in (
         ("group_key", request.group_key),
         ("idempotency_key", request.idempotency_key),
     ):
-        if key is None:
-            continue
-        if not key.strip():
-            raise BadUserInput.about(f"publish.{name}", "must not be empty")
-        if len(key) > MAX_KEY_LENGTH:
-            raise BadUserInput.about(
-                f"publish.{name}", f"is longer than {MAX_KEY_LENGTH} characters"
-            )
-        check_text(key, parameter=f"publish.{name}")
+        if key is not None:
+            check_key(key, parameter=f"publish.{name}")
     for title, owner in (
         (request.activity.title, NewActivity.OWNER),
         (request.content.title, NotificationContent.OWNER),
@@ -251,6 +263,32 @@ async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> Publish
     if key is not None:
         await idempotency.remember(work, organization_id, key, result.stored())
     return result
+
+
+async def withdraw(work: UnitOfWork, viewer: Viewer, group_key: str) -> int:
+    """Remove the group's notifications from every inbox of the organization; how many.
+
+    They are hidden at once (every read skips withdrawn rows) and deleted later by the
+    purge. A later publish to the group brings its line back, as a new activity would.
+    """
+    viewer.require_service()
+    check_key(group_key, parameter="withdraw.group_key")
+    now = datetime.now(UTC)
+    statement = (
+        update(t)
+        .where(
+            t.c.group_key == group_key,
+            t.c.organization_id == viewer.organization_id,
+            t.c.withdrawn_at.is_(None),
+            or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+        )
+        .values(withdrawn_at=now)
+        .returning(t.c.recipient_id)
+    )
+    withdrawn = (await work.conn.execute(statement)).scalars().all()
+    for recipient_id in withdrawn:
+        work.record(InboxEvent("counts", viewer.organization_id, recipient_id))
+    return len(withdrawn)
 
 
 async def _store_activity(

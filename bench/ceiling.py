@@ -55,7 +55,8 @@ _COLUMNS = (
     "notifications.new_activities_count, notifications.first_unread_activity_id, "
     "notifications.changeset, notifications.read_at, notifications.seen_at, "
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
-    "notifications.activity_at"
+    "notifications.activity_at, notifications.group_key, notifications.expires_at, "
+    "notifications.withdrawn_at, notifications.activity_count"
 )
 _INBOX = "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR"
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"

@@ -44,7 +44,7 @@ SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk 
 # What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget,
 # and what it keeps besides for the publish scenarios when they run.
 RESERVE_S = 22.0
-PUBLISH_RESERVE_S = 22.0
+PUBLISH_RESERVE_S = 35.0
 
 NODE_FIELDS = (
     "id title description excerpt targetType targetId targetTitle targetLabel parentType "
@@ -150,8 +150,8 @@ class Config:
                 other_rounds=1,
                 other_seconds=1,
                 mark_trials=2,
-                publish_rounds=3,
-                publish_trials=3,
+                publish_rounds=2,
+                publish_trials=2,
                 grouped_trials=5,
                 profile=False,
                 abba=True,

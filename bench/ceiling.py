@@ -12,6 +12,9 @@ Routes (POST bodies are the GraphQL requests bench/run sends to notifgql's ``/gr
 - ``POST /graphql/counts``: ``notificationCounts``;
 - ``POST /graphql/create``: ``createNotification(input) { id createdAt }``, one INSERT
   whose NOTIFY goes out in the same statement;
+- ``POST /graphql/publish``: ``publish(input) { created updated activityId }``: the
+  activity's INSERT, then per 1,000 recipients the one upsert-and-link statement, in one
+  transaction, as notifgql's PostgreSQL path sends them;
 - ``GET /api/v2/notifications``: the JSON:API list (``page[number]``, ``page[size]``).
 
 Run: ``NOTIFGQL_JWT_SECRET=S python -m bench.ceiling --port P --dsn postgresql://...``
@@ -23,12 +26,15 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
 import struct
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -49,7 +55,8 @@ _COLUMNS = (
     "notifications.new_activities_count, notifications.first_unread_activity_id, "
     "notifications.changeset, notifications.read_at, notifications.seen_at, "
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
-    "notifications.activity_at"
+    "notifications.activity_at, notifications.group_key, notifications.expires_at, "
+    "notifications.withdrawn_at, notifications.activity_count"
 )
 _INBOX = "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR"
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"
@@ -86,6 +93,188 @@ CREATE_SQL = (
     "json_build_array('created', created.organization_id, created.recipient_id, created.id)"
     "::text) FROM created"
 )
+
+# publish: the statements notifgql's SQLAlchemy constructs compile to on PostgreSQL
+# (tests/test_bench_publish.py compiles them and compares text and arguments).
+ACTIVITY_SQL = (
+    "INSERT INTO activities (organization_id, group_key, actor_id, actor_name, title, excerpt, "
+    'changeset, occurred_at, created_at) VALUES ($1::VARCHAR COLLATE "C", $2::VARCHAR, '
+    '$3::VARCHAR COLLATE "C", $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::VARCHAR, '
+    "$8::TIMESTAMP WITH TIME ZONE, $9::TIMESTAMP WITH TIME ZONE) RETURNING activities.id"
+)
+# A notification row of a publish: (column, its bind cast), in the statement's order.
+_ROW = (
+    ("organization_id", 'VARCHAR COLLATE "C"'),
+    ("recipient_id", 'VARCHAR COLLATE "C"'),
+    ("actor_id", 'VARCHAR COLLATE "C"'),
+    ("actor_name", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("description", "VARCHAR"),
+    ("excerpt", "VARCHAR"),
+    ("target_type", "VARCHAR"),
+    ("target_id", "BIGINT"),
+    ("target_title", "VARCHAR"),
+    ("target_label", "VARCHAR"),
+    ("parent_type", "VARCHAR"),
+    ("parent_id", "BIGINT"),
+    ("parent_title", "VARCHAR"),
+    ("root_type", "VARCHAR"),
+    ("root_id", "BIGINT"),
+    ("project_id", "BIGINT"),
+    ("resource", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("important", "BOOLEAN"),
+    ("mention", "BOOLEAN"),
+    ("action_required", "BOOLEAN"),
+    ("made_by_automation", "BOOLEAN"),
+    ("new_activities_count", "INTEGER"),
+    ("first_unread_activity_id", "BIGINT"),
+    ("changeset", "VARCHAR"),
+    ("last_action_at", "TIMESTAMP WITH TIME ZONE"),
+    ("created_at", "TIMESTAMP WITH TIME ZONE"),
+    ("activity_at", "TIMESTAMP WITH TIME ZONE"),
+    ("group_key", "VARCHAR"),
+    ("expires_at", "TIMESTAMP WITH TIME ZONE"),
+    ("activity_count", "INTEGER"),
+)
+# The notification fields a publish's input sets, by GraphQL name: (column, is an id).
+_CONTENT = {
+    "description": ("description", False),
+    "targetType": ("target_type", False),
+    "targetId": ("target_id", True),
+    "targetTitle": ("target_title", False),
+    "targetLabel": ("target_label", False),
+    "parentType": ("parent_type", False),
+    "parentId": ("parent_id", True),
+    "parentTitle": ("parent_title", False),
+    "rootType": ("root_type", False),
+    "rootId": ("root_id", True),
+    "projectId": ("project_id", True),
+    "resource": ("resource", False),
+    "reason": ("reason", False),
+    "important": ("important", False),
+    "mention": ("mention", False),
+    "actionRequired": ("action_required", False),
+    "madeByAutomation": ("made_by_automation", False),
+}
+_UPDATED = (
+    "actor_id", "actor_name", "title", "description", "excerpt", "target_type", "target_id",
+    "target_title", "target_label", "parent_type", "parent_id", "parent_title", "root_type",
+    "root_id", "project_id", "resource", "reason", "important", "mention", "action_required",
+    "made_by_automation",
+)  # fmt: skip
+PUBLISH_BATCH = 1_000  # recipients per statement, as notifgql batches them
+MAX_ACTIVITIES_COUNT = 2**31 - 1
+
+
+@functools.cache
+def publish_sql(rows: int) -> str:
+    """notifgql's upsert-and-link statement for ``rows`` recipients ($1, $2: the link)."""
+    values = ", ".join(
+        "("
+        + ", ".join(f"${2 + row * len(_ROW) + n + 1}::{cast}" for n, (_, cast) in enumerate(_ROW))
+        + ")"
+        for row in range(rows)
+    )
+    k = 2 + rows * len(_ROW)  # the SET clause's own parameters follow the rows
+    updates = ", ".join(f"{name} = excluded.{name}" for name in _UPDATED)
+    return (
+        "WITH appended AS \n(INSERT INTO notifications ("
+        + ", ".join(name for name, _ in _ROW)
+        + f") VALUES {values} ON CONFLICT (group_key, organization_id, recipient_id) DO UPDATE "
+        f"SET {updates}, new_activities_count = CASE WHEN (notifications.new_activities_count "
+        f"< ${k + 1}::INTEGER) THEN notifications.new_activities_count + ${k + 2}::INTEGER "
+        "ELSE notifications.new_activities_count END, first_unread_activity_id = CASE WHEN "
+        "(notifications.first_unread_activity_id IS NULL OR excluded.first_unread_activity_id "
+        "< notifications.first_unread_activity_id) THEN excluded.first_unread_activity_id "
+        "ELSE notifications.first_unread_activity_id END, changeset = excluded.changeset, "
+        f"read_at = ${k + 3}::TIMESTAMP WITH TIME ZONE, seen_at = ${k + 4}::TIMESTAMP WITH TIME "
+        f"ZONE, dismissed_at = ${k + 5}::TIMESTAMP WITH TIME ZONE, last_action_at = "
+        "excluded.last_action_at, activity_at = excluded.activity_at, expires_at = "
+        f"excluded.expires_at, withdrawn_at = ${k + 6}::TIMESTAMP WITH TIME ZONE, activity_count "
+        f"= (notifications.activity_count + ${k + 7}::INTEGER) RETURNING notifications.id, "
+        "notifications.recipient_id, (xmax = 0) AS created), \nshown AS \n(INSERT INTO "
+        "notification_activities (notification_id, occurred_at, activity_id) SELECT appended.id "
+        "AS id, $1::TIMESTAMP WITH TIME ZONE AS anon_1, $2::BIGINT AS anon_2 \nFROM appended)\n "
+        "SELECT appended.id, appended.recipient_id, appended.created \nFROM appended"
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPlan:
+    """One publish's statements and their arguments, from its GraphQL input."""
+
+    activity_args: list[Any]
+    group_key: str
+    occurred_at: datetime
+    recipients: list[str]
+    # The notification row without recipient_id and first_unread_activity_id.
+    row: dict[str, Any]
+
+    @staticmethod
+    def make(organization_id: str, given: Mapping[str, Any], now: datetime) -> PublishPlan:
+        """What notifgql would write for ``given`` (PublishInput as JSON)."""
+        activity = given["activity"]
+        content = given.get("notification") or {}
+        group_key = given.get("groupKey")
+        if group_key is None:
+            target = content.get("targetType"), content.get("targetId")
+            if target[0] is not None and target[1] is not None:
+                group_key = f"{target[0]}:{int(target[1])}"
+            else:
+                group_key = f"notification:{uuid.uuid4()}"
+        occurred_at = _time(activity.get("occurredAt")) or now
+        excerpt = activity.get("excerpt", "")
+        changeset = orjson.dumps(activity.get("changeset", [])).decode()
+        row: dict[str, Any] = {name: None for name, _ in _ROW}
+        row |= {"important": False, "mention": False, "action_required": False}
+        row["made_by_automation"] = False
+        for name, (column, is_id) in _CONTENT.items():
+            value = content.get(name)
+            if value is not None:
+                row[column] = int(value) if is_id else value
+        row |= {
+            "organization_id": organization_id,
+            "actor_id": activity.get("actorId"),
+            "actor_name": activity.get("actorName"),
+            "title": content.get("title") or activity["title"],
+            "excerpt": excerpt if content.get("excerpt") is None else content["excerpt"],
+            "new_activities_count": 1,
+            "changeset": changeset,
+            "last_action_at": occurred_at,
+            "created_at": now,
+            "activity_at": occurred_at,
+            "group_key": group_key,
+            "expires_at": _time(content.get("expiresAt")),
+            "activity_count": 1,
+        }
+        activity_args = [
+            organization_id,
+            group_key,
+            activity.get("actorId"),
+            activity.get("actorName"),
+            activity["title"],
+            excerpt,
+            changeset,
+            occurred_at,
+            now,
+        ]
+        recipients = sorted(set(given["recipientIds"]))
+        return PublishPlan(activity_args, group_key, occurred_at, recipients, row)
+
+    def batch_args(self, recipients: Sequence[str], activity_id: int) -> list[Any]:
+        """The upsert-and-link statement's arguments for one batch of recipients."""
+        args: list[Any] = [self.occurred_at, activity_id]
+        row = self.row | {"first_unread_activity_id": activity_id}
+        for recipient_id in recipients:
+            row["recipient_id"] = recipient_id
+            args += [row[name] for name, _ in _ROW]
+        return [*args, MAX_ACTIVITIES_COUNT, 1, None, None, None, None, 1]
+
 
 DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 200
@@ -290,6 +479,25 @@ async def graphql_create(request: web.Request) -> web.Response:
     )
 
 
+async def graphql_publish(request: web.Request) -> web.Response:
+    """``publish(input) { created updated activityId }`` for a service token."""
+    claims = request.app[KEYS].claims(request)
+    if claims.get("role") != "service":
+        raise web.HTTPForbidden()
+    given = (orjson.loads(await request.read()).get("variables") or {})["input"]
+    plan = PublishPlan.make(str(claims["org"]), given, datetime.now(UTC))
+    created = updated = 0
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        activity_id = await conn.fetchval(ACTIVITY_SQL, *plan.activity_args)
+        for start in range(0, len(plan.recipients), PUBLISH_BATCH):
+            chunk = plan.recipients[start : start + PUBLISH_BATCH]
+            rows = await conn.fetch(publish_sql(len(chunk)), *plan.batch_args(chunk, activity_id))
+            made = sum(1 for row in rows if row[2])
+            created, updated = created + made, updated + len(rows) - made
+    result = {"created": created, "updated": updated, "activityId": str(activity_id)}
+    return web.Response(body=orjson.dumps({"data": {"publish": result}}), content_type=_JSON)
+
+
 def _rest_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
@@ -393,6 +601,7 @@ def create_app(dsn: str, secret: str, pool_size: int) -> web.Application:
     app.router.add_post("/graphql/list", graphql_list)
     app.router.add_post("/graphql/counts", graphql_counts)
     app.router.add_post("/graphql/create", graphql_create)
+    app.router.add_post("/graphql/publish", graphql_publish)
     app.router.add_get("/api/v2/notifications", jsonapi_list)
     app.router.add_get("/healthz", healthz)
     return app

@@ -41,8 +41,10 @@ CONNECTIONS = 32
 DEEP_OFFSET = 10_000
 PAGE = 30
 SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk left in flight
-# What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget.
+# What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget,
+# and what it keeps besides for the publish scenarios when they run.
 RESERVE_S = 22.0
+PUBLISH_RESERVE_S = 35.0
 
 NODE_FIELDS = (
     "id title description excerpt targetType targetId targetTitle targetLabel parentType "
@@ -68,6 +70,12 @@ CREATE_QUERY = (
     "mutation Create($input: CreateNotificationInput!) "
     "{ createNotification(input: $input) { id createdAt } }"
 )
+PUBLISH_QUERY = (
+    "mutation Publish($input: PublishInput!) "
+    "{ publish(input: $input) { created updated activityId } }"
+)
+PUBLISH_MANY = 1_000  # recipients of the one-call publish
+GROUPED = 100  # recipients of the grouped publish, every one an update
 BARE_MARK_SQL = (
     "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE "
     "notifications.organization_id = $2::VARCHAR AND notifications.recipient_id = $3::VARCHAR "
@@ -109,6 +117,11 @@ class Config:
     other_rounds: int  # rounds of the others
     other_seconds: int
     mark_trials: int
+    # publish to 1 recipient: rounds of `other_seconds` runs; to 1,000 recipients and to an
+    # existing group of 100: timed calls per side, one at a time.
+    publish_rounds: int
+    publish_trials: int
+    grouped_trials: int
     profile: bool
     # Quick: every round runs each headline scenario's servers A B B A (a ratio per round
     # that a linear drift cannot bias), and the scenarios take turns within each round, so
@@ -137,6 +150,9 @@ class Config:
                 other_rounds=1,
                 other_seconds=1,
                 mark_trials=2,
+                publish_rounds=2,
+                publish_trials=2,
+                grouped_trials=5,
                 profile=False,
                 abba=True,
                 budget_s=180.0,
@@ -151,12 +167,19 @@ class Config:
                 other_rounds=3,
                 other_seconds=8,
                 mark_trials=5,
+                publish_rounds=3,
+                publish_trials=7,
+                grouped_trials=15,
                 profile=True,
                 write_readme=True,
             )
         changes: dict[str, Any] = {}
         if args.rounds is not None:
-            changes |= {"rounds": args.rounds, "other_rounds": args.rounds}
+            changes |= {
+                "rounds": args.rounds,
+                "other_rounds": args.rounds,
+                "publish_rounds": args.rounds,
+            }
         if args.seconds is not None:
             changes |= {"seconds": args.seconds, "other_seconds": args.seconds}
         if args.profile is not None:
@@ -170,6 +193,10 @@ class Config:
     def wants(self, scenario: str) -> bool:
         """Whether ``scenario`` runs (all of them unless --only names some)."""
         return not self.scenarios or scenario in self.scenarios
+
+    def wants_publish(self) -> bool:
+        """Whether any of the publish scenarios runs."""
+        return any(self.wants(name) for name in ("publish", "publish1000", "grouped"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +270,8 @@ class Results:
     checks: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
     mark_all_seen: dict[str, Any] = field(default_factory=dict)
+    # "publish1000" and "grouped": per side its timed calls (ms) and the per-trial ratios.
+    publish_latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     # Per scenario, its ratio (report.RATIOS) in each round, in round order.
@@ -424,6 +453,9 @@ class Bench:
         self.tokens: dict[tuple[int, int], str] = {}
         self.service_tokens: dict[int, str] = {}
         self.deep_cursors: dict[tuple[int, int], str] = {}
+        # The organization each side publishes into: neither pays for the other's rows.
+        orgs = sorted({inbox.organization_id for inbox in layout.viewers})
+        self.publish_orgs = {"notifgql": orgs[0], "ceiling": orgs[1]}
         self.max_id = 0
         self.started = time.monotonic() if started is None else started
 
@@ -560,6 +592,13 @@ class Bench:
         write("jsonapi.ceiling", jsonapi)
         write("create.notifgql", [("POST", "/graphql", t, b) for t, b in create])
         write("create.ceiling", [("POST", "/graphql/create", t, b) for t, b in create])
+        for side, route in (("notifgql", "/graphql"), ("ceiling", "/graphql/publish")):
+            token = self.service_tokens[self.publish_orgs[side]]
+            lines = [
+                ("POST", route, token, gql(PUBLISH_QUERY, {"input": publish_input([r], n)}))
+                for n, r in enumerate(v.recipient_id for v in publishers)
+            ]
+            write(f"publish.{side}", lines)
 
     # ---------------------------------------------------------------- checks
 
@@ -627,6 +666,22 @@ class Bench:
         if shape_a != ["id", "createdAt"] or shape_a != shape_b:
             raise BenchFailure(f"createNotification differs: {made_a} vs {made_b}")
         checked.append("createNotification (shape)")
+        # publish: the same answer but for the activity's id.
+        answers = []
+        for side, server, route in (
+            ("notifgql", notifgql, "/graphql"),
+            ("ceiling", ceiling, "/graphql/publish"),
+        ):
+            body = {"query": PUBLISH_QUERY, "variables": {"input": publish_input(["1", "2"], 0)}}
+            token = self.service_tokens[self.publish_orgs[side]]
+            answer = orjson.loads(http(server.url + route, token=token, body=body)[1])
+            answers.append(answer)
+        made = [(a.get("data") or {}).get("publish") or {} for a in answers]
+        for one in made:
+            one.pop("activityId", None)
+        if made[0] != {"created": 2, "updated": 0} or made[0] != made[1]:
+            raise BenchFailure(f"publish differs: {answers[0]} vs {answers[1]}")
+        checked.append("publish (counts)")
         self.results.checks["identical"] = checked
         say("ceiling and notifgql answer identical data: " + "; ".join(checked))
         # Every replayed request succeeds on its server.
@@ -690,6 +745,54 @@ class Bench:
         say(
             "same list SELECT on both (pg_stat_statements); statements per list request: "
             f"notifgql {per_request(ours)}, ceiling {per_request(theirs)}"
+        )
+
+    def check_publish_statements(self, notifgql: Server, ceiling: Server) -> None:
+        """Both sides send the same publish statements (pg_stat_statements query ids)."""
+        n = 5
+
+        async def statements(side: str, url: str) -> dict[int, tuple[int, str]]:
+            token = self.service_tokens[self.publish_orgs[side]]
+            conn = await asyncpg.connect(self.db.dsn)
+            try:
+                await conn.execute("SELECT pg_stat_statements_reset()")
+                for i in range(n):
+                    body = {"query": PUBLISH_QUERY, "variables": {"input": publish_input(["7"], i)}}
+                    await asyncio.to_thread(http, url, token=token, body=body)
+                rows = await conn.fetch(
+                    "SELECT queryid, calls, query FROM pg_stat_statements "
+                    "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND query NOT LIKE '%pg_stat_statements%'"
+                )
+                return {int(r["queryid"]): (int(r["calls"]), str(r["query"])) for r in rows}
+            finally:
+                await conn.close()
+
+        ours = asyncio.run(statements("notifgql", notifgql.url + "/graphql"))
+        theirs = asyncio.run(statements("ceiling", ceiling.url + "/graphql/publish"))
+        writes = {qid for qid, (_, query) in theirs.items() if query.startswith(("INSERT", "WITH"))}
+        if len(writes) != 2 or not writes <= set(ours):
+            raise BenchFailure(
+                "the ceiling's publish SQL is not notifgql's:\n"
+                + "\n".join(f"ceiling: {q[:200]}" for _, q in theirs.values())
+                + "\n"
+                + "\n".join(f"notifgql: {q[:200]}" for _, q in ours.values())
+            )
+
+        def per_call(found: dict[int, tuple[int, str]]) -> dict[str, float]:
+            counted: dict[str, float] = {}
+            for calls, query in found.values():
+                name = query.split()[0]
+                counted[name] = counted.get(name, 0) + calls / n
+            return counted
+
+        self.results.checks["statements_per_publish"] = {
+            "notifgql": per_call(ours),
+            "ceiling": per_call(theirs),
+        }
+        say(
+            "same publish INSERT and WITH … ON CONFLICT on both (pg_stat_statements); "
+            f"statements per call: notifgql {per_call(ours)}, ceiling {per_call(theirs)}"
         )
 
     # ---------------------------------------------------------------- measuring
@@ -762,7 +865,8 @@ class Bench:
             key: {label: [] for label, _, _ in entries} for key, entries in groups.items()
         }
         per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
-        deadline = self.started + self.config.budget_s - RESERVE_S if self.config.budget_s else None
+        reserve = RESERVE_S + (PUBLISH_RESERVE_S if self.config.wants_publish() else 0.0)
+        deadline = self.started + self.config.budget_s - reserve if self.config.budget_s else None
         round_s = 0.0
         roots = {server.pid for entries in groups.values() for _, server, _ in entries}
         if self.db.postmaster_pid is not None:
@@ -871,18 +975,90 @@ class Bench:
         say(f"  markAllSeen {ours:.0f} ms, bare UPDATE {bare:.0f} ms: ratio {ours / bare:.2f}")
 
     def restore(self) -> None:
-        """Delete what the publish scenario created."""
+        """Delete what the create and publish scenarios created."""
 
         async def run() -> None:
             conn = await asyncpg.connect(self.db.dsn)
             try:
-                max_id = await conn.fetchval("SELECT max_id FROM bench_dataset")
-                await conn.execute("DELETE FROM notifications WHERE id > $1", max_id)
+                await forget_published(conn)
                 await conn.execute("VACUUM ANALYZE notifications")
+                await conn.execute("VACUUM ANALYZE notification_activities")
+                await conn.execute("VACUUM ANALYZE activities")
             finally:
                 await conn.close()
 
         asyncio.run(run())
+
+    def publish_latency(self, notifgql: Server, ceiling: Server) -> None:
+        """One call at a time: 1,000 recipients of a new group, and an existing group of 100.
+
+        Each side publishes into its own organization, through its own server, and the sides
+        alternate trial by trial. Before each timed call (not timed) the 1,000-recipient
+        scenario deletes what earlier calls published, and both vacuum the tables they write,
+        so that every call meets the same table.
+        """
+        recipients = sorted({inbox.recipient_id for inbox in self.layout.inboxes})
+        many, grouped = recipients[:PUBLISH_MANY], recipients[:GROUPED]
+        sides = {"notifgql": (notifgql, "/graphql"), "ceiling": (ceiling, "/graphql/publish")}
+
+        def call(side: str, value: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+            server, route = sides[side]
+            token = self.service_tokens[self.publish_orgs[side]]
+            body = {"query": PUBLISH_QUERY, "variables": {"input": value}}
+            started = time.perf_counter()
+            found = graphql(server.url + route, token, PUBLISH_QUERY, body["variables"])
+            return (time.perf_counter() - started) * 1000, found["publish"]
+
+        async def run(
+            key: str, trials: int, value: dict[str, Any], expect: dict[str, int], clean: bool
+        ) -> None:
+            conn = await asyncpg.connect(self.db.dsn)
+            timings: dict[str, list[float]] = {"notifgql": [], "ceiling": []}
+            try:
+                for trial in range(-1, trials):  # trial -1: untimed, each side's first call
+                    order = ["notifgql", "ceiling"] if trial % 2 == 0 else ["ceiling", "notifgql"]
+                    for side in order:
+                        if clean:
+                            await forget_published(conn)
+                        await conn.execute("VACUUM notifications")
+                        await conn.execute("VACUUM notification_activities")
+                        ms, answer = await asyncio.to_thread(call, side, value)
+                        got = {"created": answer["created"], "updated": answer["updated"]}
+                        if trial >= 0 and got != expect:
+                            raise BenchFailure(f"{key}: {side} answered {got}, not {expect}")
+                        if trial >= 0:
+                            timings[side].append(ms)
+            finally:
+                await forget_published(conn)
+                await conn.close()
+            ratios = [
+                a / b for a, b in zip(timings["notifgql"], timings["ceiling"], strict=True) if b
+            ]
+            self.results.publish_latency[key] = {
+                "recipients": sum(expect.values()),
+                "notifgql_ms": timings["notifgql"],
+                "bare_ms": timings["ceiling"],
+                "ratios": ratios,
+            }
+            say(
+                f"  {key}: notifgql {statistics.median(timings['notifgql']):.1f} ms, bare "
+                f"{statistics.median(timings['ceiling']):.1f} ms: ratio "
+                f"{statistics.median(ratios):.2f} "
+                f"(per trial {min(ratios):.2f} to {max(ratios):.2f})"
+            )
+
+        if self.config.wants("publish1000"):
+            trials = self.config.publish_trials
+            say(f"publish to {PUBLISH_MANY:,} recipients: {trials} timed call(s) per side")
+            value = publish_input(many, 0)
+            asyncio.run(
+                run("publish1000", trials, value, {"created": PUBLISH_MANY, "updated": 0}, True)
+            )
+        if self.config.wants("grouped"):
+            trials = self.config.grouped_trials
+            say(f"grouped publish, {GROUPED} recipients who have it: {trials} call(s) per side")
+            value = publish_input(grouped, 0) | {"groupKey": "bench:grouped"}
+            asyncio.run(run("grouped", trials, value, {"created": 0, "updated": GROUPED}, False))
 
     def workers(self, ceiling: Server, notifgql: Server) -> None:
         """``notifgql serve --workers 2`` against one worker, when the flag exists."""
@@ -982,6 +1158,34 @@ def new_input(inbox: Inbox, n: int) -> dict[str, Any]:
     }
 
 
+def publish_input(recipients: Sequence[str], n: int) -> dict[str, Any]:
+    """An activity a service publishes (publish's input): without a group key or target,
+    each call is a group of its own."""
+    return {
+        "recipientIds": list(recipients),
+        "activity": {
+            "title": f'Maya Patel mentioned you in "Release 4.2 checklist" (#{n})',
+            "actorId": "1012",
+            "actorName": "Maya Patel",
+            "excerpt": "Can you take a look before Friday's sync?",
+            "changeset": {"status": ["open", "in_review"]},
+        },
+        "notification": {
+            "description": "In the Platform project",
+            "reason": "mentioned",
+            "mention": True,
+        },
+    }
+
+
+async def forget_published(conn: asyncpg.Connection) -> None:
+    """Delete every notification past the dataset, every activity and every link to one."""
+    max_id = await conn.fetchval("SELECT max_id FROM bench_dataset")
+    await conn.execute("DELETE FROM notification_activities")
+    await conn.execute("DELETE FROM activities")
+    await conn.execute("DELETE FROM notifications WHERE id > $1", max_id)
+
+
 def same(label: str, ours: bytes, theirs: bytes) -> None:
     """Fail loudly, with the first difference, unless the bytes are identical."""
     if ours == theirs:
@@ -1052,7 +1256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write the results table into bench/README.md (default: full run)",
     )
     parser.add_argument(
-        "--only", help="comma list of scenarios: list,counts,deep,jsonapi,create,mark,workers"
+        "--only",
+        help="comma list of scenarios: list,counts,deep,jsonapi,create,mark,publish,"
+        "publish1000,grouped,workers",
     )
     args = parser.parse_args(argv)
     config = Config.make(args)
@@ -1084,6 +1290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_readme(BENCH / "README.md", table)
         say("results table written into bench/README.md")
     say(f"done in {results.meta['elapsed_s']:.0f}s; raw figures in {out}")
+    if report.has_publish(results):
+        print(report.publish_spreads(results))
+        print(report.publish_line(results))
     print(report.spreads(results))
     print(report.last_line(results))
     return 0
@@ -1102,6 +1311,9 @@ def run(bench: Bench, has_statements: bool) -> Results:
         "rounds": config.rounds,
         "other_rounds": config.other_rounds,
         "other_seconds": config.other_seconds,
+        "publish_rounds": config.publish_rounds,
+        "publish_trials": config.publish_trials,
+        "grouped_trials": config.grouped_trials,
         "abba": config.abba,
         "deep_offset": DEEP_OFFSET,
         "cores": os.cpu_count(),
@@ -1120,6 +1332,8 @@ def run(bench: Bench, has_statements: bool) -> Results:
     bench.restore()
     if has_statements:
         bench.check_statements(notifgql, ceiling)
+        bench.check_publish_statements(notifgql, ceiling)
+        bench.restore()
     else:
         bench.results.checks["statements_per_list_request"] = "pg_stat_statements unavailable"
     rounds, seconds = config.rounds, config.seconds
@@ -1162,6 +1376,21 @@ def run(bench: Bench, has_statements: bool) -> Results:
                 rounds=other_rounds,
                 seconds=other_seconds,
             )
+        finally:
+            bench.restore()
+    if config.wants("publish"):
+        try:
+            bench.compare(
+                "publish",
+                [(n, s, f"publish.{n}") for n, s in pair],
+                rounds=config.publish_rounds,
+                seconds=other_seconds,
+            )
+        finally:
+            bench.restore()
+    if config.wants("publish1000") or config.wants("grouped"):
+        try:
+            bench.publish_latency(notifgql, ceiling)
         finally:
             bench.restore()
     if config.wants("workers") and not config.quick:

@@ -19,6 +19,7 @@ TITLES = {
     "counts": "notificationCounts, random viewers",
     "jsonapi": "JSON:API list, page 1, random viewers",
     "create": "createNotification (publishes/s)",
+    "publish": "publish to 1 recipient, a new group each call (publishes/s)",
 }
 
 
@@ -64,6 +65,7 @@ RATIOS: dict[str, tuple[str, str, str]] = {
     "deep": ("deep", "page1", "p50_ms"),
     "jsonapi": ("notifgql", "ceiling", "rps"),
     "create": ("notifgql", "ceiling", "rps"),
+    "publish": ("notifgql", "ceiling", "rps"),
 }
 # The figures of the last line, in order: (scenario, label).
 HEADLINE = (
@@ -135,6 +137,56 @@ def last_line(results: Results) -> str:
     return " ".join(f"{label} {h[key]:.2f}" for key, label in HEADLINE)
 
 
+# The publish figures, on their own line before the spread line: (key, label).
+PUBLISH = (
+    ("publish", "publish ratio"),
+    ("publish1000", "publish1000/bare"),
+    ("grouped", "grouped/bare"),
+)
+
+
+def publish_ratios(results: Results, key: str) -> list[float]:
+    """Per-round (throughput) or per-trial (latency) ratios of a publish figure."""
+    if key == "publish":
+        return per_round(results, key)
+    return list(results.publish_latency.get(key, {}).get("ratios", []))
+
+
+def has_publish(results: Results) -> bool:
+    """Whether any publish figure was measured."""
+    return any(publish_ratios(results, key) for key, _ in PUBLISH)
+
+
+def _spread_text(label: str, values: list[float], unit: str) -> str:
+    values = sorted(values)
+    if not values:
+        return f"{label} n/a"
+    text = f"{label} {median(values):.2f} (min–max {values[0]:.2f}–{values[-1]:.2f}"
+    if len(values) >= 4:
+        q1, _, q3 = statistics.quantiles(values, n=4)
+        text += f", IQR {q1:.2f}–{q3:.2f}"
+    return text + f", {len(values)} {unit})"
+
+
+def publish_spreads(results: Results) -> str:
+    """Each publish figure with the min–max (and IQR) of its per-round or per-trial ratios."""
+    parts = [
+        _spread_text(
+            label, publish_ratios(results, key), "rounds" if key == "publish" else "trials"
+        )
+        for key, label in PUBLISH
+    ]
+    busy = results.outside_cores.get("publish")
+    if busy is not None and not math.isnan(busy):
+        parts.append(f"other processes kept {busy:.1f} cores busy during the publish rounds")
+    return "publish ratios: " + "; ".join(parts)
+
+
+def publish_line(results: Results) -> str:
+    """``publish ratio P.PP publish1000/bare L.LL grouped/bare G.GG``."""
+    return " ".join(f"{label} {median(publish_ratios(results, key)):.2f}" for key, label in PUBLISH)
+
+
 def load(meta: dict[str, Any]) -> str:
     """How the load was applied, in one sentence."""
     head = (
@@ -146,7 +198,8 @@ def load(meta: dict[str, Any]) -> str:
             f"{head}, then up to {meta.get('rounds')} rounds (fewer only when more would "
             "overrun the 3-minute budget) in which list, counts, deep and JSON:API "
             f"take turns, each running its two targets A B B A for {meta.get('seconds')} s a run; "
-            f"createNotification {meta.get('other_rounds')} such round. Figures: median over "
+            f"createNotification {meta.get('other_rounds')} such round, publish "
+            f"{meta.get('publish_rounds')}. Figures: median over "
             "rounds (min–max), ratios computed per round; one process per server."
         )
     return (
@@ -243,6 +296,7 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
             f"notifgql {spread(mark['notifgql_ms'])} ms, bare UPDATE through asyncpg "
             f"{spread(mark['bare_ms'])} ms, ratio **{mark['ratio']:.2f}**.",
         ]
+    lines += publish_markdown(results)
     workers = results.workers
     lines.append("")
     if workers.get("available"):
@@ -272,8 +326,43 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
             )
             + ".",
         ]
+    publish_statements = results.checks.get("statements_per_publish")
+    if isinstance(publish_statements, dict):
+        lines += [
+            "",
+            "SQL statements per publish to 1 recipient (pg_stat_statements): "
+            + "; ".join(
+                f"{who}: " + ", ".join(f"{name} × {count:g}" for name, count in found.items())
+                for who, found in publish_statements.items()
+            )
+            + ".",
+        ]
     lines += ["", *targets(results)]
     return "\n".join(lines) + "\n"
+
+
+def publish_markdown(results: Results) -> list[str]:
+    """The one-at-a-time publish figures, a sentence each."""
+    lines: list[str] = []
+    texts = {
+        "publish1000": "Publish to {n:,} recipients, a new group (one call at a time, {t} "
+        "calls per side, sides alternating; published rows deleted and tables vacuumed before "
+        "each call)",
+        "grouped": "Publish to an existing group of {n:,} recipients who all have it, every row "
+        "an ON CONFLICT update (one call at a time, {t} calls per side, sides alternating)",
+    }
+    for key, text in texts.items():
+        found = results.publish_latency.get(key)
+        if not found:
+            continue
+        lines += [
+            "",
+            text.format(n=found["recipients"], t=len(found["notifgql_ms"]))
+            + f": notifgql {spread(found['notifgql_ms'], 1)} ms, the same statements through "
+            f"the ceiling {spread(found['bare_ms'], 1)} ms, ratio (median of per-call "
+            f"ratios) **{spread(found['ratios'], 2)}**.",
+        ]
+    return lines
 
 
 def targets(results: Results) -> list[str]:
@@ -281,7 +370,7 @@ def targets(results: Results) -> list[str]:
     h = headline(results)
     ours = [
         sample
-        for key in ("list", "counts", "jsonapi", "create")
+        for key in ("list", "counts", "jsonapi", "create", "publish")
         for sample in results.scenarios.get(key, {}).get("notifgql", [])
     ]
     ours += [s for key in ("page1", "deep") for s in results.scenarios.get("deep", {}).get(key, [])]
@@ -304,6 +393,8 @@ def targets(results: Results) -> list[str]:
     tail, tail_name = max(tails, default=(math.nan, ""))
     errors = sum(s.errors for s in ours)
     mark = results.mark_all_seen.get("ratio", math.nan)
+    publish = median(publish_ratios(results, "publish"))
+    many = median(publish_ratios(results, "publish1000"))
 
     def row(name: str, value: str, ok: bool | None) -> str:
         return f"| {name} | {value} | {_mark(ok)} |"
@@ -335,6 +426,16 @@ def targets(results: Results) -> list[str]:
             h["deep"] <= 1.5 if known(h["deep"]) else None,
         ),
         row("markAllSeen ≤ 1.5 × bare UPDATE", f"{mark:.2f}", mark <= 1.5 if known(mark) else None),
+        row(
+            "publish to 1 recipient ≥ 0.5 × ceiling",
+            f"{publish:.2f}",
+            publish >= 0.5 if known(publish) else None,
+        ),
+        row(
+            "publish to 1,000 recipients ≤ 1.5 × bare statements",
+            f"{many:.2f}",
+            many <= 1.5 if known(many) else None,
+        ),
         row("server RSS under load < 150 MB", f"{rss:.0f} MB", rss < 150 if known(rss) else None),
         row(
             "no request slower than 1 s (32 connections)",

@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
+    app[appkeys.ACTIVITY_CURSORS] = CursorCodec(settings.jwt_secret, purpose="activity")
     app[appkeys.SUBSCRIPTION_SLOTS] = SubscriptionSlots(settings.max_subscriptions_per_viewer)
     authenticator = create_authenticator(settings)
     app[appkeys.AUTHENTICATOR] = authenticator

@@ -24,6 +24,7 @@ class Context:
     database: Database
     broker: LocalBroker
     cursors: CursorCodec
+    activity_cursors: CursorCodec
     counts: CountsHub
     slots: SubscriptionSlots
     viewer_or_none: Viewer | None

@@ -17,7 +17,9 @@ from notifgql.auth import Viewer
 from notifgql.db.models import NotificationRow
 from notifgql.db.reader import Reader
 from notifgql.ids import parse_id
+from notifgql.notifications import activities as activity_reads
 from notifgql.notifications import pagination, queries
+from notifgql.notifications.activities import ShownActivity
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.notifications.queries import Counts
@@ -137,3 +139,37 @@ async def notification_counts(connect: Connect, viewer: Viewer, spec: Notificati
     """The badge numbers over the filter's matches."""
     async with connect() as conn:
         return await queries.counts(conn, viewer, spec)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityListing:
+    """One window of a notification's activities with its cursors."""
+
+    rows: Sequence[ShownActivity]
+    cursors: Sequence[str]
+    has_next_page: bool
+    has_previous_page: bool
+    total: int
+
+
+async def activities(
+    connect: Connect,
+    cursors: CursorCodec,
+    notification: NotificationRow,
+    *,
+    first: int | None,
+    after: str | None,
+) -> ActivityListing:
+    """A forward window over the activities ``notification`` shows, newest first."""
+    window = pagination.window(cursors, first=first, after=after, last=None, before=None)
+    async with connect() as conn:
+        found = await activity_reads.activity_window(
+            conn, notification, window.limit, window.position
+        )
+    return ActivityListing(
+        rows=found.items,
+        cursors=[cursors.encode(activity_reads.position_of(item)) for item in found.items],
+        has_next_page=found.has_next_page,
+        has_previous_page=window.position is not None,
+        total=notification.activity_count,
+    )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 
 import strawberry
 from strawberry.scalars import JSON
 
 from notifgql.db.models import NotificationRow as Row
+from notifgql.graphql import roots
+from notifgql.graphql.context import Info
 from notifgql.graphql.declared import Declared, Reads, output_type
-from notifgql.graphql.roots import Listing, Page
+from notifgql.graphql.roots import ActivityListing, Listing, Page
+from notifgql.notifications.activities import ShownActivity
 from notifgql.notifications.pagination import MAX_PAGE_SIZE
 from notifgql.notifications.queries import Counts
 
@@ -21,10 +25,66 @@ def _id(value: int | None) -> strawberry.ID | None:
 on = Reads[Row]()
 
 
-@output_type("Who caused the notification.")
+# (id, name): the notification's or the activity's actor.
+who = Reads[tuple[str, str | None]]()
+
+
+@output_type("Who caused the notification, or the activity.")
 class Actor(Declared):
-    id: strawberry.ID = on.column(Row.actor_id)
-    name: str | None = on.column(Row.actor_name)
+    id: strawberry.ID = who.value(itemgetter(0))
+    name: str | None = who.value(itemgetter(1))
+
+
+activity = Reads[ShownActivity]()
+activity_edge = Reads[tuple[ShownActivity, str]]()
+activity_listing = Reads[ActivityListing]()
+listing = Reads[Listing]()
+
+
+@output_type("Where a window lies in the whole list.")
+class PageInfo(Declared):
+    has_next_page: bool = listing.value(lambda found: found.has_next_page)
+    has_previous_page: bool = listing.value(lambda found: found.has_previous_page)
+    start_cursor: str | None = listing.value(
+        lambda found: found.cursors[0] if found.cursors else None
+    )
+    end_cursor: str | None = listing.value(
+        lambda found: found.cursors[-1] if found.cursors else None
+    )
+
+
+@output_type("Something that happened to the thing a notification is about.")
+class Activity(Declared):
+    id: strawberry.ID = activity.value(lambda item: str(item.id))
+    actor: Actor | None = activity.one(
+        Actor, lambda item: None if item.actor_id is None else (item.actor_id, item.actor_name)
+    )
+    title: str = activity.column(ShownActivity.title)
+    excerpt: str = activity.column(ShownActivity.excerpt)
+    changeset: JSON = activity.column(ShownActivity.changeset)
+    occurred_at: datetime = activity.column(ShownActivity.occurred_at)
+    unread: bool = activity.column(
+        ShownActivity.unread, "Published after the notification was last read."
+    )
+
+
+@output_type("An activity and its cursor.")
+class ActivityEdge(Declared):
+    cursor: str = activity_edge.value(lambda pair: pair[1])
+    node: Activity = activity_edge.one(Activity, lambda pair: pair[0])
+
+
+@output_type("The activities a notification shows, newest first.")
+class ActivityConnection(Declared):
+    edges: list[ActivityEdge] = activity_listing.many(
+        ActivityEdge, lambda found: zip(found.rows, found.cursors, strict=True)
+    )
+    nodes: list[Activity] = activity_listing.many(Activity, lambda found: found.rows)
+    # The same fields over an activity window as over a list window.
+    page_info: PageInfo = activity_listing.one(PageInfo, lambda found: found)
+    total_count: int = activity_listing.value(
+        lambda found: found.total, "Activities this notification has had."
+    )
 
 
 @output_type("One notification in the viewer's inbox.")
@@ -67,15 +127,34 @@ class Notification(Declared):
     created_at: datetime = on.column(Row.created_at)
     organization_id: strawberry.ID = on.column(Row.organization_id)
     recipient_id: strawberry.ID = on.column(Row.recipient_id)
-    actor: Actor | None = on.one(Actor, lambda row: None if row.actor_id is None else row)
+    actor: Actor | None = on.one(
+        Actor, lambda row: None if row.actor_id is None else (row.actor_id, row.actor_name)
+    )
     group_key: str = on.column(
         Row.group_key, "What it is about: publishes with this key append to it in place."
     )
     expires_at: datetime | None = on.column(Row.expires_at, "When it leaves every list.")
 
+    @strawberry.field(
+        description=(
+            "The activities published to you about this thing, newest first. Default first:"
+            " 30; first must be 1..200."
+        )
+    )
+    async def activities(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ActivityConnection:
+        found = await roots.activities(
+            info.context.database.reader,
+            info.context.activity_cursors,
+            self.__source__,
+            first=first,
+            after=after,
+        )
+        return ActivityConnection.from_model(found)
+
 
 edge = Reads[tuple[Row, str]]()
-listing = Reads[Listing]()
 page = Reads[Page]()
 counts = Reads[Counts]()
 
@@ -84,18 +163,6 @@ counts = Reads[Counts]()
 class NotificationEdge(Declared):
     cursor: str = edge.value(lambda pair: pair[1])
     node: Notification = edge.one(Notification, lambda pair: pair[0])
-
-
-@output_type("Where a window lies in the whole list.")
-class PageInfo(Declared):
-    has_next_page: bool = listing.value(lambda found: found.has_next_page)
-    has_previous_page: bool = listing.value(lambda found: found.has_previous_page)
-    start_cursor: str | None = listing.value(
-        lambda found: found.cursors[0] if found.cursors else None
-    )
-    end_cursor: str | None = listing.value(
-        lambda found: found.cursors[-1] if found.cursors else None
-    )
 
 
 @output_type("A Relay connection over the viewer's notifications.")

@@ -77,6 +77,7 @@ class NotifGqlView(GraphQLView[Context, None]):
             database=app[appkeys.DATABASE],
             broker=app[appkeys.BROKER],
             cursors=app[appkeys.CURSORS],
+            activity_cursors=app[appkeys.ACTIVITY_CURSORS],
             counts=app[appkeys.COUNTS_HUB],
             slots=app[appkeys.SUBSCRIPTION_SLOTS],
             viewer_or_none=viewer,

@@ -45,8 +45,11 @@ class Position:
 class CursorCodec:
     """Turns positions into opaque, tamper-evident cursors and back."""
 
-    def __init__(self, secret: str) -> None:
-        key = hashlib.sha256(b"notifgql cursor\x00" + secret.encode()).digest()
+    def __init__(self, secret: str, purpose: str = "") -> None:
+        # Each purpose (the list, a notification's activities) gets a key of its own, so a
+        # cursor from one list is refused by another instead of steering it.
+        label = f"notifgql {purpose} cursor" if purpose else "notifgql cursor"
+        key = hashlib.sha256(label.encode() + b"\x00" + secret.encode()).digest()
         # Keyed once: copying a keyed HMAC costs half of keying a new one, 30 times a page.
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 

@@ -68,6 +68,7 @@ TOKENS = "TOKEN=$(notifgql token"
 GRAPHQL = "curl -s http://127.0.0.1:8080/graphql"
 JSONAPI = 'curl -gs "http://127.0.0.1:8080/api/v2/notifications'
 CRM = 'curl -s "http://127.0.0.1:8080/notifications'
+PUBLISH = "# A service publishes one activity"
 POSTGRES = "export NOTIFGQL_DATABASE_URL=postgresql+asyncpg://"
 DOCKER = "docker build"
 LOCKS = "bash scripts/lock.sh"
@@ -81,6 +82,7 @@ SHELL_BLOCKS = (
     GRAPHQL,
     JSONAPI,
     CRM,
+    PUBLISH,
     POSTGRES,
     DOCKER,
     LOCKS,
@@ -111,6 +113,14 @@ def block(start: str) -> str:
     found = [b.text for b in readme_blocks() if b.language == "sh" and b.text.startswith(start)]
     assert len(found) == 1, f"README.md has {len(found)} shell blocks starting {start!r}"
     return found[0]
+
+
+def printed(start: str) -> list[Any]:
+    """The JSON documents of the ``json`` block that shows what the ``start`` block prints."""
+    blocks = readme_blocks()
+    (index,) = [i for i, b in enumerate(blocks) if b.language == "sh" and b.text.startswith(start)]
+    assert blocks[index + 1].language == "json", f"README.md:{blocks[index].line}: no output"
+    return documents(blocks[index + 1].text)
 
 
 def shell_env(**extra: str) -> dict[str, str]:
@@ -262,7 +272,14 @@ class TestEveryBlock:
         assert sorted(b.text.split("\n")[0] for b in shell) == sorted(
             block(start).split("\n")[0] for start in SHELL_BLOCKS
         )
-        assert [b.language for b in blocks if b.language not in {"sh", ""}] == ["text", "js"]
+        assert [b.language for b in blocks if b.language not in {"sh", ""}] == [
+            "text",
+            "json",
+            "js",
+        ]
+        # The one output block is the one test_publish_block compares with what its example prints.
+        (output,) = [i for i, b in enumerate(blocks) if b.language == "json"]
+        assert blocks[output - 1].text.startswith(PUBLISH)
         for b in blocks:
             if b.language == "":
                 assert not b.text.startswith(("curl", "notifgql", "bash", "$")), b.line
@@ -507,6 +524,29 @@ class TestAgainstTheDemo:
         # Listed as unseen and needing action; the PATCH then marked everything seen.
         assert data["notifications"]["nodes"] == [{"actionRequired": True, "seen": True}] * len(ids)
         assert data["notificationCounts"] == {"unseen": 0}
+
+    async def test_publish_block(self, demo: Background) -> None:
+        logged = len(demo.access())
+        result = run_shell(block(ACTIVATE), block(TOKENS), block(PUBLISH))
+        assert result.returncode == 0, result.stderr
+        assert await demo.requests_of(logged, 2) == [("POST", "/graphql", 200)] * 2
+        assert documents(result.stdout) == printed(PUBLISH)
+        # Each other recipient got a line of its own, grouped under the same key.
+        for recipient in ("3031", "3032"):
+            token = issue_token(
+                DEV_JWT_SECRET, subject=recipient, organization_id=DEMO_ORGANIZATION
+            )
+            shown = await graphql(
+                "{ notifications { nodes { groupKey newActivitiesCount firstUnreadActivityId } } }",
+                token,
+            )
+            assert shown["notifications"]["nodes"] == [
+                {"groupKey": "task:42", "newActivitiesCount": 1, "firstUnreadActivityId": "11"}
+            ]
+        # The retry the key is for: the same answer, and 3030's line is as it was.
+        again = run_shell(block(ACTIVATE), block(TOKENS), block(PUBLISH))
+        assert again.returncode == 0, again.stderr
+        assert documents(again.stdout) == printed(PUBLISH)
 
     def test_docker_health_check_asks_readyz(self, demo: Background) -> None:
         """The image's HEALTHCHECK command, run here against the server and against nothing."""

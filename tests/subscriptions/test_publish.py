@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.client import ALICE, BASE_TIME, BOB, Api
+from tests.graphql.test_hidden import withdraw
 from tests.graphql.test_publish import publish, task
 from tests.subscriptions.ws import COUNTS, CREATED, UPDATED, Sockets
 
@@ -57,3 +58,34 @@ class TestPublishEvents:
         await publish(api, task(["1001", "1002"]))
 
         assert await socket.data() == counts(total=1, unread=1, unseen=1)
+
+
+class TestWithdrawEvents:
+    async def test_counts_drop_in_every_inbox(self, api: Api, sockets: Sockets) -> None:
+        alice = await sockets.subscribe(api.token(ALICE), COUNTS)
+        bob = await sockets.subscribe(api.token(BOB), COUNTS)
+        for socket in (alice, bob):
+            assert await socket.data() == counts(total=0, unread=0, unseen=0)
+        await publish(api, task(["1001", "1002"]))
+        for socket in (alice, bob):
+            assert await socket.data() == counts(total=1, unread=1, unseen=1)
+
+        await withdraw(api, "task:7")
+
+        for socket in (alice, bob):
+            assert await socket.data() == counts(total=0, unread=0, unseen=0)
+
+    async def test_a_withdrawn_line_is_never_sent_as_an_update(
+        self, api: Api, sockets: Sockets
+    ) -> None:
+        await publish(api, task(["1001"]))
+        socket = await sockets.subscribe(api.token(ALICE), UPDATED)
+        await withdraw(api, "task:7")
+        # Reading it is refused now; the next event the socket sees is the next publish's.
+        await publish(api, task(["1001"], groupKey="invoice:1"))
+        await publish(api, task(["1001"], groupKey="invoice:1"))
+        node = (await socket.data())["notificationUpdated"]
+        assert node["read"] is False
+        listed = await api.data("{ notifications { nodes { id groupKey } } }")
+        assert [item["groupKey"] for item in listed["notifications"]["nodes"]] == ["invoice:1"]
+        assert node["id"] == listed["notifications"]["nodes"][0]["id"]

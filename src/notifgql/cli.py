@@ -320,6 +320,18 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _purge(settings: Settings, _args: argparse.Namespace) -> int:
     head = migrate.head_revision()
+    url = make_url(settings.database_url)
+    if (
+        settings.is_sqlite
+        and url.database not in (None, "", ":memory:")
+        and not Path(str(url.database)).exists()
+    ):
+        # Opening it would create an empty file where the operator expected their data.
+        print(
+            f"notifgql: cannot use the database {redact(settings.database_url)}: no such file",
+            file=sys.stderr,
+        )
+        return 1
 
     async def run() -> tuple[str | None, Purged | None]:
         database = create_database(settings)

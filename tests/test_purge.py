@@ -17,6 +17,7 @@ from notifgql.db.engine import Database
 from notifgql.db.models import activities, idempotency_keys, notification_activities, notifications
 from notifgql.notifications.retention import PG_PURGE_LOCK, Purged, purge
 from notifgql.observability import JsonFormatter
+from notifgql.settings import Settings
 from tests.client import ALICE, BOB, Api, Person, insert_notification
 from tests.conftest import empty
 from tests.graphql.documents import LIST_IDS
@@ -310,10 +311,14 @@ class TestOnePurgeAtATime:
 
 
 class TestInTheServer:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"purge_interval_seconds": 0.05, "retention_days": DAYS}
+
     async def test_purges_in_the_background_and_logs_a_failed_round(
-        self, settings_for: Any, caplog: pytest.LogCaptureFixture
+        self, settings: Settings, caplog: pytest.LogCaptureFixture
     ) -> None:
-        app = create_app(settings_for(purge_interval_seconds=0.05, retention_days=DAYS))
+        app = create_app(settings)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         database = app[appkeys.DATABASE]
@@ -343,5 +348,12 @@ class TestInTheServer:
 
             await eventually(purged, within=30, what="the expired notification purged")
             assert await table(database, notifications.c.id) == {kept}
+            assert len(purge_tasks()) == 1
         finally:
             await server.close()
+        # Shutdown cancelled it and waited for it.
+        assert purge_tasks() == []
+
+
+def purge_tasks() -> list[asyncio.Task[Any]]:
+    return [task for task in asyncio.all_tasks() if task.get_name() == "notifgql-purge"]

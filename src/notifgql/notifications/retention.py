@@ -142,13 +142,14 @@ async def _purge_lock(database: Database) -> AsyncIterator[AsyncConnection | Non
             return
         try:
             yield conn
+            await conn.execute(select(func.pg_advisory_unlock(PG_PURGE_LOCK)))
+            await conn.commit()
         except BaseException:
             # Rolling back does not release a session lock, and after a failure or a
-            # cancellation an unlock may not run: closing the connection always does.
+            # cancellation an unlock may not run: closing the connection always does, so
+            # a pooled connection never keeps the lock.
             await asyncio.shield(conn.invalidate())
             raise
-        await conn.execute(select(func.pg_advisory_unlock(PG_PURGE_LOCK)))
-        await conn.commit()
 
 
 async def _purge(

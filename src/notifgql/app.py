@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
+from notifgql.notifications.retention import purge_periodically
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
@@ -50,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_authenticator)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
+    app.cleanup_ctx.append(_retention)
 
     schema = build_schema(settings)
     app[appkeys.DOCUMENTS] = schema.documents
@@ -103,6 +106,26 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
     yield
     await counts_hub.close()
     await broker.stop()
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """Purge periodically in the background, unless NOTIFGQL_PURGE_INTERVAL_SECONDS is 0."""
+    settings = app[appkeys.SETTINGS]
+    if not settings.purge_interval_seconds:
+        yield
+        return
+    task = asyncio.create_task(
+        purge_periodically(
+            app[appkeys.DATABASE],
+            retention_days=settings.retention_days,
+            interval=settings.purge_interval_seconds,
+        ),
+        name="notifgql-purge",
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _create_broker(settings: Settings) -> LocalBroker:

@@ -1,4 +1,4 @@
-"""The notifgql command: serve, migrate, token, export-schema."""
+"""The notifgql command: serve, migrate, purge, token, export-schema."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from notifgql.errors import NotifGqlError
 from notifgql.hosts import is_loopback
 from notifgql.ids import opaque_id_problem
 from notifgql.notifications.limits import MAX_OPAQUE_ID_LENGTH
+from notifgql.notifications.retention import Purged, purge
 from notifgql.observability import configure_logging
 from notifgql.settings import DEV_JWT_SECRET, Settings
 
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         run=_migrate
     )
+
+    commands.add_parser(
+        "purge",
+        help="delete expired, withdrawn and long-read notifications (NOTIFGQL_RETENTION_DAYS)",
+    ).set_defaults(run=_purge)
 
     token = commands.add_parser("token", help="print one signed token")
     ids = f"1 to {MAX_OPAQUE_ID_LENGTH} characters, no control characters"
@@ -309,6 +315,56 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
         print(_database_problem(settings, error), file=sys.stderr)
         return 1
     print(f"database at revision {revision}", file=sys.stderr)
+    return 0
+
+
+def _purge(settings: Settings, _args: argparse.Namespace) -> int:
+    head = migrate.head_revision()
+    url = make_url(settings.database_url)
+    if (
+        settings.is_sqlite
+        and url.database not in (None, "", ":memory:")
+        and not Path(str(url.database)).exists()
+    ):
+        # Opening it would create an empty file where the operator expected their data.
+        print(
+            f"notifgql: cannot use the database {redact(settings.database_url)}: no such file",
+            file=sys.stderr,
+        )
+        return 1
+
+    async def run() -> tuple[str | None, Purged | None]:
+        database = create_database(settings)
+        try:
+            # Purging an older schema would miss tables; changing it is migrate's job.
+            revision = await migrate.current_revision(database)
+            if revision != head:
+                return revision, None
+            return revision, await purge(database, retention_days=settings.retention_days)
+        finally:
+            await database.dispose()
+
+    try:
+        revision, purged = asyncio.run(run())
+    except (OSError, DBAPIError, NotifGqlError) as error:
+        print(_database_problem(settings, error), file=sys.stderr)
+        return 1
+    if revision != head:
+        print(
+            f"notifgql: the database {redact(settings.database_url)} is at revision "
+            f"{revision or 'none'}, not {head}: run notifgql migrate first",
+            file=sys.stderr,
+        )
+        return 1
+    if purged is None:
+        print(
+            "notifgql: another process is purging this database; try again later", file=sys.stderr
+        )
+        return 1
+    print(
+        f"purged notifications={purged.notifications} activities={purged.activities} "
+        f"idempotency_keys={purged.idempotency_keys}"
+    )
     return 0
 
 

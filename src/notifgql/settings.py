@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(default=100, ge=1, le=100_000)
     # Live subscriptions one user may hold in one process, over all their connections.
     max_subscriptions_per_viewer: int = Field(default=100, ge=1)
+    # Retention: read notifications are kept this many days after they were read (unread
+    # ones are never purged for age). A century at most, so that "now - days" is a date.
+    retention_days: int = Field(default=365, ge=1, le=36_500)
+    # Seconds between two purges by a serving process; 0 leaves purging to `notifgql purge`.
+    purge_interval_seconds: float = Field(default=3600, ge=0, le=366 * 86_400)
 
     # Request limits, checked before anything executes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

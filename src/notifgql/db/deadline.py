@@ -22,7 +22,7 @@ def closed_at(deadline: float, terminate: Callable[[], object], timeout: float) 
         yield
     except Exception as error:
         if loop.time() >= deadline:
-            raise TimeoutError(f"the read took longer than {timeout:g}s") from error
+            raise TimeoutError(f"the database did not answer within {timeout:g}s") from error
         raise
     finally:
         overdue.cancel()

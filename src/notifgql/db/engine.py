@@ -52,7 +52,7 @@ class Database:
     On PostgreSQL, the domain's SELECTs run on a pool of asyncpg's own (``reader()``, see
     reader.py), in autocommit and with no pre-ping: a badge read is one round trip. Other
     reads (``read()``) have an autocommit SQLAlchemy pool. Writes use ``engine``, which
-    migrations also use.
+    migrations also use; no pre-ping there either (see ``_begin_within_timeout``).
     """
 
     engine: AsyncEngine
@@ -143,9 +143,28 @@ class Database:
         async with _classified(), self.connect() as conn:
             await self._check_file(conn, writing=True)
             async with conn.begin():
+                await self._begin_within_timeout(conn)
                 yield conn
                 # Again just before COMMIT: the file may have gone while the block ran.
                 await self._check_file(conn, writing=True)
+
+    async def _begin_within_timeout(self, conn: AsyncConnection) -> None:
+        """On PostgreSQL, send BEGIN now and give up unless the server answers in ``timeout``.
+
+        This is what a pre-ping proved (a server that answers), for the one round trip the
+        write needs anyway rather than the ping's three. Later statements may take as long
+        as they need (a bulk mark, a publish to thousands); the command timeout bounds them.
+        SQLAlchemy's asyncpg adapter would otherwise send BEGIN lazily with the first
+        statement, where no bound can tell a dead server from a long UPDATE.
+        """
+        if self.driver is None:
+            return
+        adapted = (await conn.get_raw_connection()).dbapi_connection
+        if adapted is None or adapted._transaction is not None:
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        with closed_at(deadline, adapted._connection.terminate, self.timeout):
+            await adapted._start_transaction()
 
     def check_storage(self) -> None:
         """Raise ServiceUnavailable when the SQLite file is gone, replaced or read-only."""
@@ -231,12 +250,12 @@ def create_database(settings: Settings) -> Database:
         "pool_timeout": settings.db_timeout,
         # A dead server must fail requests fast rather than hang them.
         "connect_args": {"timeout": settings.db_timeout, "command_timeout": 30},
-        "pool_pre_ping": True,
     }
     engine = create_async_engine(url, **kwargs)
+    _check_on_checkout(engine)
     reads = create_async_engine(
         url,
-        **kwargs | {"pool_pre_ping": False},
+        **kwargs,
         isolation_level="AUTOCOMMIT",
         # Autocommit connections hold no transaction to roll back when they are returned.
         pool_reset_on_return=None,

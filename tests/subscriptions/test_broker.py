@@ -112,6 +112,22 @@ class TestWireFormat:
     def test_resync_message(self) -> None:
         assert decode_message(RESYNC_MESSAGE) is None
 
+    def test_only_the_events_of_the_inboxes_asked_for(self) -> None:
+        other = ("10", "1002")
+        events = [created(1), created(2, other), created(3), created(4, ("20", "1001"))]
+        (message,) = encode_events(events)
+        assert decode_message(message, {INBOX}) == [created(1), created(3)]
+        assert decode_message(message, set()) == []
+        assert decode_message(message, {INBOX, other}) == events[:3]
+
+    @pytest.mark.parametrize(
+        "message",
+        [b'{"e": [["created", ["10"], "1001", 1]]}', b'{"e": [["created", "10", "1001", "1"]]}'],
+    )
+    def test_an_inbox_asked_for_is_still_checked(self, message: bytes) -> None:
+        with pytest.raises(ValueError, match=r"malformed"):
+            decode_message(message, {INBOX})
+
     @pytest.mark.parametrize(
         "message",
         [

@@ -8,7 +8,7 @@ only; subscribers load what they show under their own viewer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from notifgql.notifications.events import EventKind, Inbox, InboxEvent
 from notifgql.notifications.subscriber import ALL_KINDS, DEFAULT_QUEUE_SIZE, Subscriber
@@ -34,6 +34,10 @@ class LocalBroker:
             group.discard(subscriber)
             if not group:
                 del self._subscribers[subscriber.inbox]
+
+    def subscribed_inboxes(self) -> Container[Inbox]:
+        """The inboxes someone in this process listens to, for a quick membership test."""
+        return self._subscribers.keys()
 
     def deliver(self, events: Sequence[InboxEvent]) -> None:
         """Hand ``events`` to the subscribers of their inboxes in this process."""

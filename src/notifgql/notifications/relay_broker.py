@@ -71,7 +71,7 @@ class RelayBroker(LocalBroker):
     def receive(self, message: str | bytes) -> None:
         """Deliver one message that arrived from the channel."""
         try:
-            events = decode_message(message)
+            events = decode_message(message, self.subscribed_inboxes())
         except ValueError as error:
             # Someone else may write to the channel; a bad message must not stop delivery.
             log.warning("ignoring a malformed broker message: %s", error)

@@ -9,12 +9,12 @@ id is a number.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from typing import Any
 
 import orjson
 
-from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.events import Inbox, InboxEvent
 from notifgql.notifications.subscriber import ALL_KINDS
 
 # Both PostgreSQL's NOTIFY (8000 bytes at most) and Redis take this comfortably.
@@ -43,8 +43,14 @@ def _message(items: list[bytes]) -> str:
     return (b'{"e":[' + b",".join(items) + b"]}").decode()
 
 
-def decode_message(message: str | bytes) -> list[InboxEvent] | None:
-    """The events of one wire message; None for a resync; raises ValueError when malformed."""
+def decode_message(
+    message: str | bytes, inboxes: Container[Inbox] | None = None
+) -> list[InboxEvent] | None:
+    """The events of one wire message; None for a resync; raises ValueError when malformed.
+
+    With ``inboxes``, only the events of those inboxes: a publish to thousands of recipients
+    comes back to every process, which mostly has no subscriber for any of them.
+    """
     try:
         document: Any = orjson.loads(message)
     except orjson.JSONDecodeError as error:
@@ -55,6 +61,12 @@ def decode_message(message: str | bytes) -> list[InboxEvent] | None:
         raise ValueError("not an event message")
     events = []
     for item in document["e"]:
+        if inboxes is not None and type(item) is list and len(item) == 4:
+            try:
+                if (item[1], item[2]) not in inboxes:
+                    continue
+            except TypeError:
+                raise ValueError(f"malformed event {item!r}") from None
         match item:
             case [str(kind), str(org), str(recipient), int() | None as notification_id] if (
                 kind in ALL_KINDS

@@ -57,19 +57,25 @@ _COLUMNS = (
     "notifications.activity_at, notifications.group_key, notifications.expires_at, "
     "notifications.withdrawn_at, notifications.activity_count"
 )
-_INBOX = "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR"
+# The viewer's inbox as every read of notifgql's sees it: withdrawn and expired
+# notifications left out ($3: now).
+_INBOX = (
+    "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR "
+    "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
+    "notifications.expires_at > $3::TIMESTAMP WITH TIME ZONE)"
+)
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"
 # The statements notifgql's SQLAlchemy queries compile to (bench/run compares their
 # pg_stat_statements query ids with notifgql's).
-LIST_SQL = f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n LIMIT $3::INTEGER"
+LIST_SQL = f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n LIMIT $4::INTEGER"
 LIST_AFTER_SQL = (
     f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} AND "
-    "(notifications.activity_at, notifications.id) < ($3::TIMESTAMP WITH TIME ZONE, $4::BIGINT) "
-    f"{_ORDER} \n LIMIT $5::INTEGER"
+    "(notifications.activity_at, notifications.id) < ($4::TIMESTAMP WITH TIME ZONE, $5::BIGINT) "
+    f"{_ORDER} \n LIMIT $6::INTEGER"
 )
 PAGE_SQL = (
     f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n"
-    " LIMIT $3::INTEGER OFFSET $4::INTEGER"
+    " LIMIT $4::INTEGER OFFSET $5::INTEGER"
 )
 COUNT_SQL = f"SELECT count(*) AS count_1 \nFROM notifications \nWHERE {_INBOX}"
 COUNTS_SQL = (
@@ -412,14 +418,13 @@ async def graphql_list(request: web.Request) -> web.Response:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise web.HTTPBadRequest()
     after = variables.get("after")
+    inbox = organization_id, recipient_id, datetime.now(UTC)
     async with request.app[POOL].acquire() as conn:
         if after is None:
-            rows = await conn.fetch(LIST_SQL, organization_id, recipient_id, first + 1)
+            rows = await conn.fetch(LIST_SQL, *inbox, first + 1)
         else:
             activity_at, row_id = keys.decode_cursor(after)
-            rows = await conn.fetch(
-                LIST_AFTER_SQL, organization_id, recipient_id, activity_at, row_id, first + 1
-            )
+            rows = await conn.fetch(LIST_AFTER_SQL, *inbox, activity_at, row_id, first + 1)
     more = len(rows) > first
     edges = [
         {"cursor": keys.encode_cursor(row[32], row[0]), "node": _node(row)} for row in rows[:first]
@@ -439,7 +444,7 @@ async def graphql_counts(request: web.Request) -> web.Response:
     organization_id, recipient_id = request.app[KEYS].inbox(request)
     await request.read()
     async with request.app[POOL].acquire() as conn:
-        row = await conn.fetchrow(COUNTS_SQL, organization_id, recipient_id)
+        row = await conn.fetchrow(COUNTS_SQL, organization_id, recipient_id, datetime.now(UTC))
     counts = {
         "total": row[0],
         "unread": row[1],
@@ -547,9 +552,10 @@ async def jsonapi_list(request: web.Request) -> web.Response:
     size = int(request.query.get("page[size]", str(DEFAULT_PAGE_SIZE)))
     if not (1 <= size <= MAX_PAGE_SIZE and 1 <= number <= 10_000_000):
         raise web.HTTPBadRequest()
+    inbox = organization_id, recipient_id, datetime.now(UTC)
     async with request.app[POOL].acquire() as conn:
-        rows = await conn.fetch(PAGE_SQL, organization_id, recipient_id, size, (number - 1) * size)
-        total = await conn.fetchval(COUNT_SQL, organization_id, recipient_id)
+        rows = await conn.fetch(PAGE_SQL, *inbox, size, (number - 1) * size)
+        total = await conn.fetchval(COUNT_SQL, *inbox)
     pages = -(-total // size)
     base = f"{request.scheme}://{request.host}{request.path}"
 

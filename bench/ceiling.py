@@ -13,8 +13,8 @@ Routes (POST bodies are the GraphQL requests bench/run sends to notifgql's ``/gr
 - ``POST /graphql/create``: ``createNotification(input) { id createdAt }``, one INSERT
   whose NOTIFY goes out in the same statement;
 - ``POST /graphql/publish``: ``publish(input) { created updated activityId }``: the
-  activity's INSERT, then per 1,000 recipients the one upsert-and-link statement, in one
-  transaction, as notifgql's PostgreSQL path sends them;
+  activity's INSERT, then per 1,000 recipients the one upsert-and-link statement (the
+  recipients bound as one array), in one transaction, as notifgql's PostgreSQL path sends them;
 - ``GET /api/v2/notifications``: the JSON:API list (``page[number]``, ``page[size]``).
 
 Run: ``NOTIFGQL_JWT_SECRET=S python -m bench.ceiling --port P --dsn postgresql://...``
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import os
@@ -58,19 +57,25 @@ _COLUMNS = (
     "notifications.activity_at, notifications.group_key, notifications.expires_at, "
     "notifications.withdrawn_at, notifications.activity_count"
 )
-_INBOX = "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR"
+# The viewer's inbox as every read of notifgql's sees it: withdrawn and expired
+# notifications left out ($3: now).
+_INBOX = (
+    "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR "
+    "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
+    "notifications.expires_at > $3::TIMESTAMP WITH TIME ZONE)"
+)
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"
 # The statements notifgql's SQLAlchemy queries compile to (bench/run compares their
 # pg_stat_statements query ids with notifgql's).
-LIST_SQL = f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n LIMIT $3::INTEGER"
+LIST_SQL = f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n LIMIT $4::INTEGER"
 LIST_AFTER_SQL = (
     f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} AND "
-    "(notifications.activity_at, notifications.id) < ($3::TIMESTAMP WITH TIME ZONE, $4::BIGINT) "
-    f"{_ORDER} \n LIMIT $5::INTEGER"
+    "(notifications.activity_at, notifications.id) < ($4::TIMESTAMP WITH TIME ZONE, $5::BIGINT) "
+    f"{_ORDER} \n LIMIT $6::INTEGER"
 )
 PAGE_SQL = (
     f"SELECT {_COLUMNS} \nFROM notifications \nWHERE {_INBOX} {_ORDER} \n"
-    " LIMIT $3::INTEGER OFFSET $4::INTEGER"
+    " LIMIT $4::INTEGER OFFSET $5::INTEGER"
 )
 COUNT_SQL = f"SELECT count(*) AS count_1 \nFROM notifications \nWHERE {_INBOX}"
 COUNTS_SQL = (
@@ -102,12 +107,9 @@ ACTIVITY_SQL = (
     '$3::VARCHAR COLLATE "C", $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::VARCHAR, '
     "$8::TIMESTAMP WITH TIME ZONE, $9::TIMESTAMP WITH TIME ZONE) RETURNING activities.id"
 )
-# A notification row of a publish: (column, its bind cast), in the statement's order.
-_ROW = (
-    ("organization_id", 'VARCHAR COLLATE "C"'),
-    ("recipient_id", 'VARCHAR COLLATE "C"'),
-    ("actor_id", 'VARCHAR COLLATE "C"'),
-    ("actor_name", "VARCHAR"),
+# What a publish writes into each recipient's notification, one parameter each, in the order
+# of notifgql's statement: (column, its bind cast). recipient_id comes last, from the array.
+_WRITTEN = (
     ("title", "VARCHAR"),
     ("description", "VARCHAR"),
     ("excerpt", "VARCHAR"),
@@ -127,16 +129,24 @@ _ROW = (
     ("mention", "BOOLEAN"),
     ("action_required", "BOOLEAN"),
     ("made_by_automation", "BOOLEAN"),
-    ("new_activities_count", "INTEGER"),
-    ("first_unread_activity_id", "BIGINT"),
-    ("changeset", "VARCHAR"),
-    ("last_action_at", "TIMESTAMP WITH TIME ZONE"),
-    ("created_at", "TIMESTAMP WITH TIME ZONE"),
-    ("activity_at", "TIMESTAMP WITH TIME ZONE"),
-    ("group_key", "VARCHAR"),
     ("expires_at", "TIMESTAMP WITH TIME ZONE"),
+    ("actor_id", 'VARCHAR COLLATE "C"'),
+    ("actor_name", "VARCHAR"),
+    ("changeset", "VARCHAR"),
+    ("organization_id", 'VARCHAR COLLATE "C"'),
+    ("group_key", "VARCHAR"),
+    ("new_activities_count", "INTEGER"),
     ("activity_count", "INTEGER"),
+    ("first_unread_activity_id", "BIGINT"),
+    ("last_action_at", "TIMESTAMP WITH TIME ZONE"),
+    ("activity_at", "TIMESTAMP WITH TIME ZONE"),
+    ("created_at", "TIMESTAMP WITH TIME ZONE"),
 )
+# The two values the activity's link reuses ($1, $2), then the others ($3 on), then the
+# recipients ($32), then the SET clause's own constants.
+_LINK = ("last_action_at", "first_unread_activity_id")
+_BOUND = _LINK + tuple(name for name, _ in _WRITTEN if name not in _LINK)
+_NUMBER = {name: n for n, name in enumerate(_BOUND, 1)}
 # The notification fields a publish's input sets, by GraphQL name: (column, is an id).
 _CONTENT = {
     "description": ("description", False),
@@ -167,21 +177,19 @@ PUBLISH_BATCH = 1_000  # recipients per statement, as notifgql batches them
 MAX_ACTIVITIES_COUNT = 2**31 - 1
 
 
-@functools.cache
-def publish_sql(rows: int) -> str:
-    """notifgql's upsert-and-link statement for ``rows`` recipients ($1, $2: the link)."""
+def _publish_sql() -> str:
+    """notifgql's upsert-and-link statement: one text for every batch, whatever its size."""
     values = ", ".join(
-        "("
-        + ", ".join(f"${2 + row * len(_ROW) + n + 1}::{cast}" for n, (_, cast) in enumerate(_ROW))
-        + ")"
-        for row in range(rows)
+        f"${_NUMBER[name]}::{cast} AS anon_{n}" for n, (name, cast) in enumerate(_WRITTEN, 3)
     )
-    k = 2 + rows * len(_ROW)  # the SET clause's own parameters follow the rows
+    k = len(_BOUND) + 1  # the recipients' array; the SET clause's own parameters follow it
     updates = ", ".join(f"{name} = excluded.{name}" for name in _UPDATED)
+    label = f"anon_{len(_WRITTEN) + 3}"
     return (
         "WITH appended AS \n(INSERT INTO notifications ("
-        + ", ".join(name for name, _ in _ROW)
-        + f") VALUES {values} ON CONFLICT (group_key, organization_id, recipient_id) DO UPDATE "
+        + ", ".join(name for name, _ in _WRITTEN)
+        + f", recipient_id) SELECT {values}, {label}.value AS value \nFROM unnest(${k}::TEXT[]) "
+        f"AS {label}(value) ON CONFLICT (group_key, organization_id, recipient_id) DO UPDATE "
         f"SET {updates}, new_activities_count = CASE WHEN (notifications.new_activities_count "
         f"< ${k + 1}::INTEGER) THEN notifications.new_activities_count + ${k + 2}::INTEGER "
         "ELSE notifications.new_activities_count END, first_unread_activity_id = CASE WHEN "
@@ -200,6 +208,9 @@ def publish_sql(rows: int) -> str:
     )
 
 
+PUBLISH_SQL = _publish_sql()
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
@@ -210,9 +221,8 @@ class PublishPlan:
 
     activity_args: list[Any]
     group_key: str
-    occurred_at: datetime
     recipients: list[str]
-    # The notification row without recipient_id and first_unread_activity_id.
+    # The notification's values but first_unread_activity_id (the activity's id).
     row: dict[str, Any]
 
     @staticmethod
@@ -230,7 +240,7 @@ class PublishPlan:
         occurred_at = _time(activity.get("occurredAt")) or now
         excerpt = activity.get("excerpt", "")
         changeset = orjson.dumps(activity.get("changeset", [])).decode()
-        row: dict[str, Any] = {name: None for name, _ in _ROW}
+        row: dict[str, Any] = {name: None for name, _ in _WRITTEN}
         row |= {"important": False, "mention": False, "action_required": False}
         row["made_by_automation"] = False
         for name, (column, is_id) in _CONTENT.items():
@@ -264,16 +274,16 @@ class PublishPlan:
             now,
         ]
         recipients = sorted(set(given["recipientIds"]))
-        return PublishPlan(activity_args, group_key, occurred_at, recipients, row)
+        return PublishPlan(activity_args, group_key, recipients, row)
 
     def batch_args(self, recipients: Sequence[str], activity_id: int) -> list[Any]:
         """The upsert-and-link statement's arguments for one batch of recipients."""
-        args: list[Any] = [self.occurred_at, activity_id]
         row = self.row | {"first_unread_activity_id": activity_id}
-        for recipient_id in recipients:
-            row["recipient_id"] = recipient_id
-            args += [row[name] for name, _ in _ROW]
-        return [*args, MAX_ACTIVITIES_COUNT, 1, None, None, None, None, 1]
+        return [
+            *(row[name] for name in _BOUND),
+            list(recipients),
+            *(MAX_ACTIVITIES_COUNT, 1, None, None, None, None, 1),
+        ]
 
 
 DEFAULT_PAGE_SIZE = 30
@@ -408,14 +418,13 @@ async def graphql_list(request: web.Request) -> web.Response:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise web.HTTPBadRequest()
     after = variables.get("after")
+    inbox = organization_id, recipient_id, datetime.now(UTC)
     async with request.app[POOL].acquire() as conn:
         if after is None:
-            rows = await conn.fetch(LIST_SQL, organization_id, recipient_id, first + 1)
+            rows = await conn.fetch(LIST_SQL, *inbox, first + 1)
         else:
             activity_at, row_id = keys.decode_cursor(after)
-            rows = await conn.fetch(
-                LIST_AFTER_SQL, organization_id, recipient_id, activity_at, row_id, first + 1
-            )
+            rows = await conn.fetch(LIST_AFTER_SQL, *inbox, activity_at, row_id, first + 1)
     more = len(rows) > first
     edges = [
         {"cursor": keys.encode_cursor(row[32], row[0]), "node": _node(row)} for row in rows[:first]
@@ -435,7 +444,7 @@ async def graphql_counts(request: web.Request) -> web.Response:
     organization_id, recipient_id = request.app[KEYS].inbox(request)
     await request.read()
     async with request.app[POOL].acquire() as conn:
-        row = await conn.fetchrow(COUNTS_SQL, organization_id, recipient_id)
+        row = await conn.fetchrow(COUNTS_SQL, organization_id, recipient_id, datetime.now(UTC))
     counts = {
         "total": row[0],
         "unread": row[1],
@@ -491,7 +500,7 @@ async def graphql_publish(request: web.Request) -> web.Response:
         activity_id = await conn.fetchval(ACTIVITY_SQL, *plan.activity_args)
         for start in range(0, len(plan.recipients), PUBLISH_BATCH):
             chunk = plan.recipients[start : start + PUBLISH_BATCH]
-            rows = await conn.fetch(publish_sql(len(chunk)), *plan.batch_args(chunk, activity_id))
+            rows = await conn.fetch(PUBLISH_SQL, *plan.batch_args(chunk, activity_id))
             made = sum(1 for row in rows if row[2])
             created, updated = created + made, updated + len(rows) - made
     result = {"created": created, "updated": updated, "activityId": str(activity_id)}
@@ -543,9 +552,10 @@ async def jsonapi_list(request: web.Request) -> web.Response:
     size = int(request.query.get("page[size]", str(DEFAULT_PAGE_SIZE)))
     if not (1 <= size <= MAX_PAGE_SIZE and 1 <= number <= 10_000_000):
         raise web.HTTPBadRequest()
+    inbox = organization_id, recipient_id, datetime.now(UTC)
     async with request.app[POOL].acquire() as conn:
-        rows = await conn.fetch(PAGE_SQL, organization_id, recipient_id, size, (number - 1) * size)
-        total = await conn.fetchval(COUNT_SQL, organization_id, recipient_id)
+        rows = await conn.fetch(PAGE_SQL, *inbox, size, (number - 1) * size)
+        total = await conn.fetchval(COUNT_SQL, *inbox)
     pages = -(-total // size)
     base = f"{request.scheme}://{request.host}{request.path}"
 

@@ -76,10 +76,16 @@ PUBLISH_QUERY = (
 )
 PUBLISH_MANY = 1_000  # recipients of the one-call publish
 GROUPED = 100  # recipients of the grouped publish, every one an update
-BARE_MARK_SQL = (
-    "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE "
+# markAllSeen's UPDATE: the inbox's unseen rows, locked in id order first ($4: now).
+_MARKED = (
     "notifications.organization_id = $2::VARCHAR AND notifications.recipient_id = $3::VARCHAR "
-    "AND notifications.seen_at IS NULL"
+    "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
+    "notifications.expires_at > $4::TIMESTAMP WITH TIME ZONE) AND notifications.seen_at IS NULL"
+)
+BARE_MARK_SQL = (
+    "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE notifications.id IN "
+    f"(SELECT notifications.id \nFROM notifications \nWHERE {_MARKED} ORDER BY notifications.id "
+    f"FOR UPDATE) AND {_MARKED}"
 )
 TOKENS_SCRIPT = """
 import contextlib, io, sys
@@ -949,11 +955,13 @@ class Bench:
                             )
                             changed = int(found["markAllSeen"]["count"])
                         else:
+                            now = datetime.now(UTC)
                             status = await conn.execute(
                                 BARE_MARK_SQL,
-                                datetime.now(UTC),
+                                now,
                                 inbox.organization_id,
                                 inbox.recipient_id,
+                                now,
                             )
                             changed = int(status.split()[-1])
                         timings[side].append((time.perf_counter() - started) * 1000)

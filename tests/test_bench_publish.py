@@ -2,85 +2,87 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import datetime
 from typing import Any
 
 import pytest
 from bench import ceiling
-from sqlalchemy import insert, literal, select
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
-from notifgql.db.models import activities
-from notifgql.db.models import notification_activities as na
+from notifgql.auth import Viewer
 from notifgql.graphql.inputs import ActivityInput, NotificationContentInput, PublishInput
 from notifgql.notifications import publishing
 from notifgql.notifications.limits import PUBLISH_BATCH_SIZE
+from notifgql.notifications.unit_of_work import UnitOfWork
 
 DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ACTIVITY_ID = 41
 
 
-class _PostgreSQL:
-    """What publishing._upsert reads of its unit of work: the dialect's name."""
+class _Recorder:
+    """A connection that compiles what it is given as SQLAlchemy's asyncpg dialect would
+    for asyncpg, and keeps the SQL text and positional arguments instead of sending them."""
 
-    class conn:
-        class dialect:
-            name = "postgresql"
+    dialect = DIALECT
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, list[Any]]] = []
+        self.params: list[dict[str, Any]] = []
+
+    async def execute(self, statement: Any, params: dict[str, Any]) -> Any:
+        self.sent.append(compiled(statement, params))
+        self.params.append(params)
+        if "recipients" in params:  # a batch: every recipient's line is a new one
+            return _Rows([(n, r, True) for n, r in enumerate(params["recipients"], 1)])
+        return _Rows([(ACTIVITY_ID,)])
 
 
-def compiled(statement: Any) -> tuple[str, list[Any]]:
-    """The SQL text and positional arguments SQLAlchemy's asyncpg dialect sends."""
-    done = statement.compile(dialect=DIALECT)
-    params = done.construct_params()
+class _Rows:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def scalar_one(self) -> Any:
+        (row,) = self.rows
+        return row[0]
+
+
+def compiled(statement: Any, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL text and positional arguments SQLAlchemy's asyncpg dialect sends.
+
+    As Connection.execute does: compiled for the parameters' names (sorted), each value
+    through its type's bind processor, in the order of the numbered placeholders.
+    """
+    done = statement.compile(dialect=DIALECT, column_keys=sorted(params))
+    values = done.construct_params(params)
     processors = done._bind_processors
     args = [
-        processors[name](params[name]) if name in processors else params[name]
+        processors[name](values[name]) if name in processors else values[name]
         for name in done.positiontup
     ]
     return done.string, args
 
 
-def notifgql_statements(given: dict[str, Any]) -> list[tuple[str, list[Any]]]:
-    """notifgql's statements for ``given``, built by its own functions."""
+def notifgql_statements(given: dict[str, Any]) -> tuple[list[tuple[str, list[Any]]], datetime]:
+    """What notifgql's publish sends for ``given``, and the time it took for now."""
     request = PublishInput(**_snake(given)).to_domain()
-    group_key = request.chosen_group_key()
-    occurred_at = request.activity.occurred_at or NOW
-    values = publishing._as_dict(request.activity) | {
-        "organization_id": "17",
-        "group_key": group_key,
-        "occurred_at": occurred_at,
-        "created_at": NOW,
-    }
-    out = [compiled(insert(activities).values(**values).returning(activities.c.id))]
-    row = publishing._notification_values(request, "17", group_key, ACTIVITY_ID, occurred_at, NOW)
-    recipients = sorted(request.recipient_ids)
-    for start in range(0, len(recipients), PUBLISH_BATCH_SIZE):
-        chunk = recipients[start : start + PUBLISH_BATCH_SIZE]
-        upsert = publishing._upsert(
-            _PostgreSQL,  # type: ignore[arg-type]
-            [row | {"recipient_id": r} for r in chunk],
-            None,
-        )
-        appended = upsert.cte("appended")
-        shown = insert(na).from_select(
-            ["notification_id", "occurred_at", "activity_id"],
-            select(
-                appended.c.id,
-                literal(occurred_at, na.c.occurred_at.type),
-                literal(ACTIVITY_ID, na.c.activity_id.type),
-            ),
-        )
-        out.append(compiled(select(appended).add_cte(shown.cte("shown"))))
-    return out
+    conn = _Recorder()
+    work = UnitOfWork(conn)  # type: ignore[arg-type]
+    viewer = Viewer(subject="bench-publisher", organization_id="17", role="service")
+    result = asyncio.run(publishing.publish(work, viewer, request))
+    assert result.created == len(set(given["recipientIds"]))
+    return conn.sent, conn.params[0]["created_at"]
 
 
-def ceiling_statements(given: dict[str, Any]) -> list[tuple[str, list[Any]]]:
-    plan = ceiling.PublishPlan.make("17", given, NOW)
+def ceiling_statements(given: dict[str, Any], now: datetime) -> list[tuple[str, list[Any]]]:
+    plan = ceiling.PublishPlan.make("17", given, now)
     out: list[tuple[str, list[Any]]] = [(ceiling.ACTIVITY_SQL, plan.activity_args)]
     for start in range(0, len(plan.recipients), ceiling.PUBLISH_BATCH):
         chunk = plan.recipients[start : start + ceiling.PUBLISH_BATCH]
-        out.append((ceiling.publish_sql(len(chunk)), plan.batch_args(chunk, ACTIVITY_ID)))
+        out.append((ceiling.PUBLISH_SQL, plan.batch_args(chunk, ACTIVITY_ID)))
     return out
 
 
@@ -151,8 +153,10 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_ceiling_sends_notifgqls_statements_and_arguments(name: str) -> None:
     given = CASES[name]
-    ours, theirs = notifgql_statements(given), ceiling_statements(given)
-    assert len(ours) == len(theirs)
+    ours, now = notifgql_statements(given)
+    theirs = ceiling_statements(given, now)
+    recipients = len(set(given["recipientIds"]))
+    assert len(ours) == len(theirs) == 1 + -(-recipients // PUBLISH_BATCH_SIZE)
     for (sql, args), (bare_sql, bare_args) in zip(ours, theirs, strict=True):
         assert bare_sql == sql
         if not name.startswith("one recipient"):  # a new group's key is random
@@ -160,6 +164,17 @@ def test_the_ceiling_sends_notifgqls_statements_and_arguments(name: str) -> None
         else:
             assert len(bare_args) == len(args)
             assert [a for a in bare_args if not _key(a)] == [a for a in args if not _key(a)]
+
+
+def test_every_batch_sends_one_text_and_its_recipients_as_one_array() -> None:
+    given = CASES["a named group, 2,500 recipients in three statements"]
+    ours, _ = notifgql_statements(given)
+    batches = ours[1:]
+    assert {sql for sql, _ in batches} == {ceiling.PUBLISH_SQL}
+    arrays = [[a for a in args if isinstance(a, list)] for _, args in batches]
+    assert [len(args) for _, args in batches] == [39, 39, 39]
+    assert [[len(a) for a in found] for found in arrays] == [[1_000], [1_000], [500]]
+    assert [r for (found,) in arrays for r in found] == sorted(given["recipientIds"])
 
 
 def _key(value: Any) -> bool:

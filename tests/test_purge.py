@@ -223,19 +223,22 @@ class TestBatches:
 class TestPagingWhilePurging:
     async def test_no_survivor_is_skipped_or_repeated(self, api: Api) -> None:
         database = api.database
-        start = NOW - timedelta(hours=1)
+        # Ahead of the clock: the list hides what has expired by the real time, and every
+        # row still kept by the purge's (later) time must be listed.
+        base = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+        start = base - timedelta(hours=1)
         rows: dict[int, dict[str, Any]] = {}
         for n in range(30):
             fields: dict[str, Any] = {"created_at": start - timedelta(minutes=n)}
             if n % 3 == 1:
                 # Each purge below reaches a few of these, before and after the cursor.
-                fields["expires_at"] = NOW + timedelta(minutes=(n * 7) % 30)
+                fields["expires_at"] = base + timedelta(minutes=(n * 7) % 30)
             elif n % 5 == 0:
-                fields["read_at"] = NOW - timedelta(days=DAYS) + timedelta(minutes=n)
+                fields["read_at"] = base - timedelta(days=DAYS) + timedelta(minutes=n)
             rows[await add(database, f"n{n}", **fields)] = fields
         seen: list[int] = []
         after = None
-        now = NOW
+        now = base
         for page in range(1, 20):
             data = await api.data(LIST_IDS, {"first": 4, "after": after})
             connection = data["notifications"]
@@ -243,7 +246,7 @@ class TestPagingWhilePurging:
             if not connection["pageInfo"]["hasNextPage"]:
                 break
             after = connection["pageInfo"]["endCursor"]
-            now = NOW + timedelta(minutes=4 * page)
+            now = base + timedelta(minutes=4 * page)
             assert await purge(database, retention_days=DAYS, now=now) is not None
 
         def kept(fields: dict[str, Any]) -> bool:

@@ -194,6 +194,19 @@ class TestRefused:
         assert_error(body, "BAD_USER_INPUT")
         assert await activity_count(api) == 0
 
+    async def test_a_group_of_one_cannot_be_appended_to(self, api: Api) -> None:
+        create = (
+            'mutation { createNotification(input: {recipientId: "1001", title: "Hi"})'
+            " { groupKey } }"
+        )
+        single = (await api.data(create, role="service"))["createNotification"]["groupKey"]
+        before = await api.snapshot()
+        for key in (single, "notification:anything"):
+            body = await api.gql(PUBLISH, {"input": task(["1001"], groupKey=key)}, role="service")
+            assert_error(body, "BAD_USER_INPUT")
+            assert "input.groupKey" in body["errors"][0]["message"]
+        assert (await api.snapshot(), await activity_count(api)) == (before, 0)
+
     async def test_an_empty_activity_title(self, api: Api) -> None:
         value = task(["1001"])
         value["activity"]["title"] = " "

@@ -79,9 +79,14 @@ def table_of(name: str, row: type[tuple[Any, ...]]) -> Table:
     return Table(name, metadata, *columns)
 
 
+# The group keys of notifications made one at a time (and of those older than groups):
+# publishers may withdraw such a group but not append to it.
+SINGLE_GROUP_PREFIX = "notification:"
+
+
 def new_group_key() -> str:
     """A group key no publisher has used: the group of one notification."""
-    return f"notification:{uuid.uuid4()}"
+    return f"{SINGLE_GROUP_PREFIX}{uuid.uuid4()}"
 
 
 NOT_NULL = Col(Text, nullable=False)

@@ -33,8 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifgql.auth import Viewer
+from notifgql.db.models import SINGLE_GROUP_PREFIX, new_group_key
 from notifgql.db.models import activities as a
-from notifgql.db.models import new_group_key
 from notifgql.db.models import notification_activities as na
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
@@ -203,6 +203,11 @@ def validate(request: Publish) -> None:
     ):
         if key is not None:
             check_key(key, parameter=f"publish.{name}")
+    if request.group_key is not None and request.group_key.startswith(SINGLE_GROUP_PREFIX):
+        raise BadUserInput.about(
+            "publish.group_key",
+            f'must not start with "{SINGLE_GROUP_PREFIX}": those groups hold one notification',
+        )
     for title, owner in (
         (request.activity.title, NewActivity.OWNER),
         (request.content.title, NotificationContent.OWNER),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from notifgql.notifications.counts_hub import CountsHub, Inbox
 from notifgql.notifications.events import InboxEvent
@@ -15,15 +17,17 @@ INBOX = ("10", "1001")
 
 
 class Loader:
-    """Answers ``Counts(total=n)`` on its n-th read."""
+    """Answers ``Counts(total=n)`` on its n-th read, and ``expiries`` in turn (then none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expiries: Sequence[datetime | None] = ()) -> None:
         self.reads = 0
+        self.expiries = list(expiries)
 
-    async def __call__(self, inbox: Inbox) -> Counts:
+    async def __call__(self, inbox: Inbox) -> tuple[Counts, datetime | None]:
         assert inbox == INBOX
         self.reads += 1
-        return Counts(self.reads, 0, 0, 0, 0, 0)
+        expiry = self.expiries.pop(0) if self.expiries else None
+        return Counts(self.reads, 0, 0, 0, 0, 0), expiry
 
 
 def change(broker: LocalBroker) -> None:
@@ -56,4 +60,30 @@ class TestCountsHub:
             hub.leave(feed)
 
         assert (inbox_count(hub), subscriber_count(broker)) == (0, 0)
+        await hub.close()
+
+    async def test_reads_again_when_a_notification_expires(self) -> None:
+        soon = datetime.now(UTC) + timedelta(milliseconds=50)
+        broker, load = LocalBroker(), Loader([soon, None])
+        hub = CountsHub(broker, load)
+        feed = hub.join(INBOX)
+        assert (await asyncio.wait_for(feed.next(), TIMEOUT)).total == 1
+        # No event: the second read comes from the expiry alone, and no third follows.
+        assert (await asyncio.wait_for(feed.next(), TIMEOUT)).total == 2
+        assert datetime.now(UTC) >= soon
+        change(broker)
+        assert (await asyncio.wait_for(feed.next(), TIMEOUT)).total == 3
+        assert load.reads == 3
+        await hub.close()
+
+    async def test_a_reader_that_stops_forgets_its_expiry(self) -> None:
+        later = datetime.now(UTC) + timedelta(hours=1)
+        broker, load = LocalBroker(), Loader([later])
+        hub = CountsHub(broker, load)
+        feed = hub.join(INBOX)
+        await asyncio.wait_for(feed.next(), TIMEOUT)
+        (shared,) = hub._inboxes.values()
+        assert shared._expiry is not None
+        hub.leave(feed)
+        assert shared._expiry is None
         await hub.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from tests.client import ALICE, BASE_TIME, BOB, Api
 from tests.graphql.test_hidden import withdraw
 from tests.graphql.test_publish import publish, task
@@ -89,3 +91,20 @@ class TestWithdrawEvents:
         listed = await api.data("{ notifications { nodes { id groupKey } } }")
         assert [item["groupKey"] for item in listed["notifications"]["nodes"]] == ["invoice:1"]
         assert node["id"] == listed["notifications"]["nodes"][0]["id"]
+
+
+class TestExpiry:
+    async def test_counts_drop_when_a_notification_expires(
+        self, api: Api, sockets: Sockets
+    ) -> None:
+        value = task(["1001"])
+        # Soon enough for a short test, late enough to be counted first.
+        expires = datetime.now(UTC) + timedelta(seconds=2)
+        value["notification"]["expiresAt"] = expires.isoformat()
+        socket = await sockets.subscribe(api.token(ALICE), COUNTS)
+        assert await socket.data() == counts(total=0, unread=0, unseen=0)
+        await publish(api, value)
+        assert await socket.data() == counts(total=1, unread=1, unseen=1)
+        # Nothing publishes an event: the server reads the counts again when it expires.
+        assert await socket.data() == counts(total=0, unread=0, unseen=0)
+        assert datetime.now(UTC) >= expires

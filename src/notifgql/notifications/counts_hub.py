@@ -5,7 +5,9 @@ the broker for that inbox (one subscriber, whatever the number of subscriptions)
 the counts once per change (a burst of changes costs one read) and hands the result to
 every ``CountsFeed``. A feed keeps only the newest result, so a subscriber whose socket
 is slow skips intermediate results and never holds up the reader or the others. The
-first feed of an inbox starts its reader; the last one to leave stops it.
+first feed of an inbox starts its reader; the last one to leave stops it. A notification
+that expires changes the counts with no event, so the reader also reads again when the
+earliest of the inbox's expiries passes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import copy
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from notifgql.auth import Viewer
 from notifgql.db.engine import Database
@@ -26,8 +29,11 @@ from notifgql.notifications.queries import Counts
 
 log = logging.getLogger(__name__)
 
-# Reads the current counts of an inbox (organization, recipient).
-CountsLoader = Callable[[Inbox], Awaitable[Counts]]
+# Reads the current counts of an inbox (organization, recipient), and when they next change
+# by themselves: the earliest expiry among its notifications, or None.
+CountsLoader = Callable[[Inbox], Awaitable[tuple[Counts, datetime | None]]]
+# Read again this long after an expiry, so that the read's clock is surely past it.
+_EXPIRY_MARGIN = 0.005
 
 
 class CountsFeed:
@@ -65,6 +71,8 @@ class InboxCounts:
         self._broker = broker
         self._load = load
         self._latest: Counts | None = None
+        # Reads the counts again when a notification expires: no event says so.
+        self._expiry: asyncio.TimerHandle | None = None
         # The reader starts with a read: a feed joining before it ends gets that one.
         self._reading = True
         # Subscribed before the first read, so that no change can fall between the two.
@@ -85,6 +93,7 @@ class InboxCounts:
     def close(self) -> asyncio.Task[None]:
         """Stop reading and listening; returns the reader task, being cancelled."""
         self._broker.unsubscribe(self._subscriber)
+        self._reread_at(None)
         self._task.cancel()
         return self._task
 
@@ -100,7 +109,8 @@ class InboxCounts:
     async def _read(self) -> Counts | NotifGqlError:
         self._reading = True
         try:
-            self._latest = await self._load(self.inbox)
+            self._latest, changes_at = await self._load(self.inbox)
+            self._reread_at(changes_at)
             return self._latest
         except NotifGqlError as error:
             self._latest = None
@@ -112,6 +122,15 @@ class InboxCounts:
             return NotifGqlError(MASKED_MESSAGE)
         finally:
             self._reading = False
+
+    def _reread_at(self, when: datetime | None) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if when is not None:
+            delay = (when - datetime.now(UTC)).total_seconds() + _EXPIRY_MARGIN
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(max(delay, 0.0), self._subscriber.resync)
 
 
 class CountsHub:
@@ -156,10 +175,10 @@ class CountsHub:
 def read_counts(database: Database) -> CountsLoader:
     """The loader that reads an inbox's counts from ``database``, as its owner sees them."""
 
-    async def load(inbox: Inbox) -> Counts:
+    async def load(inbox: Inbox) -> tuple[Counts, datetime | None]:
         organization_id, recipient_id = inbox
         owner = Viewer(subject=recipient_id, organization_id=organization_id, role="user")
         async with database.reader() as conn:
-            return await queries.counts(conn, owner, EVERYTHING)
+            return await queries.counts_until(conn, owner, EVERYTHING)
 
     return load

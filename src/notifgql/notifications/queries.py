@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -112,6 +113,17 @@ async def counts(reader: Reader, viewer: Viewer, spec: NotificationFilter) -> Co
     return Counts(*(int(value) for value in row))
 
 
+async def counts_until(
+    reader: Reader, viewer: Viewer, spec: NotificationFilter
+) -> tuple[Counts, datetime | None]:
+    """The badge numbers, and when the first matching notification expires: they change
+    then with no event, so a live badge must be read again at that time."""
+    shape, params = bound(viewer, spec)
+    (row,) = await reader.rows(_counts_until(shape), params)
+    *numbers, expires = row
+    return Counts(*(int(value) for value in numbers)), expires
+
+
 # Statements are built once per filter shape and reused: building one costs ~100 µs of
 # Python (and its cache key as much again), more than the rest of a badge request.
 _Int = Integer()
@@ -150,14 +162,24 @@ def _count(shape: Shape) -> AnySelect:
     return select(func.count()).select_from(t).where(where_shape(shape))
 
 
-@lru_cache(maxsize=512)
-def _counts(shape: Shape) -> AnySelect:
+def _badge_numbers() -> tuple[Any, ...]:
     n = func.count
-    return select(
+    return (
         n(),
         n().filter(t.c.read_at.is_(None)),
         n().filter(t.c.seen_at.is_(None)),
         n().filter(t.c.important.is_(True)),
         n().filter(t.c.mention.is_(True)),
         n().filter(t.c.action_required.is_(True)),
-    ).where(where_shape(shape))
+    )
+
+
+@lru_cache(maxsize=512)
+def _counts(shape: Shape) -> AnySelect:
+    return select(*_badge_numbers()).where(where_shape(shape))
+
+
+@lru_cache(maxsize=512)
+def _counts_until(shape: Shape) -> AnySelect:
+    # Only rows still shown match the shape, so the earliest expiry is in the future.
+    return select(*_badge_numbers(), func.min(t.c.expires_at)).where(where_shape(shape))

@@ -26,6 +26,7 @@ from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.notifications.retention import purge_periodically
+from notifgql.notifications.snoozing import wake_periodically
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_retention)
+    app.cleanup_ctx.append(_waker)
 
     schema = build_schema(settings)
     app[appkeys.DOCUMENTS] = schema.documents
@@ -121,6 +123,17 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
             interval=settings.purge_interval_seconds,
         ),
         name="notifgql-purge",
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _waker(app: web.Application) -> AsyncIterator[None]:
+    """Wake snoozed notifications in the background, from the start: some may be due."""
+    task = asyncio.create_task(
+        wake_periodically(app[appkeys.DATABASE], app[appkeys.BROKER]), name="notifgql-waker"
     )
     yield
     task.cancel()

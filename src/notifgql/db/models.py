@@ -1,6 +1,6 @@
 """The tables: notifications (the inbox lines), activities (what happened to each line's
 thing), which activities each line shows, and idempotency keys (the first result of a
-retried publish)."""
+retried publish), and each user's mute rules."""
 
 from __future__ import annotations
 
@@ -138,6 +138,8 @@ class NotificationRow(NamedTuple):
     # Activities grouped into this line so far. Nonzero means notifgql keeps the activity
     # numbers above (reading resets them); zero, that the publisher set them itself.
     activity_count: Annotated[int, Col(Integer, nullable=False, server_default=text("0"))]
+    # Hidden from every list and count until then; set back to null when it wakes up.
+    snoozed_until: Annotated[datetime | None, Col(UTCDateTime)]
 
 
 notifications = table_of("notifications", NotificationRow)
@@ -174,6 +176,13 @@ Index(
     notifications.c.organization_id,
     notifications.c.recipient_id,
     unique=True,
+)
+# The waker polls only the snoozed rows, a handful beside the whole table.
+Index(
+    "ix_notifications_snoozed_until",
+    notifications.c.snoozed_until,
+    postgresql_where=notifications.c.snoozed_until.is_not(None),
+    sqlite_where=notifications.c.snoozed_until.is_not(None),
 )
 
 
@@ -236,3 +245,26 @@ class IdempotencyKeyRow(NamedTuple):
 idempotency_keys = table_of("idempotency_keys", IdempotencyKeyRow)
 # Expired keys are found and deleted by age.
 Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
+
+
+class MuteRuleRow(NamedTuple):
+    """One user's rule: publishes matching all its criteria never reach their inbox."""
+
+    id: Annotated[int, Col(Id, primary_key=True)]
+    organization_id: Annotated[str, Col(OpaqueId, nullable=False)]
+    recipient_id: Annotated[str, Col(OpaqueId, nullable=False)]
+    # Each criterion is null for "any"; at least one is set.
+    category: Annotated[str | None, Col(Text)]
+    target_type: Annotated[str | None, Col(Text)]
+    group_key: Annotated[str | None, Col(Text)]
+    project_id: Annotated[int | None, Col(BigInteger)]
+    created_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+
+
+mute_rules = table_of("mute_rules", MuteRuleRow)
+# A publish looks up the rules of each recipient; a user lists their own.
+Index(
+    "ix_mute_rules_organization_id_recipient_id",
+    mute_rules.c.organization_id,
+    mute_rules.c.recipient_id,
+)

@@ -30,6 +30,7 @@ from notifgql.notifications.fields import (
     marker,
 )
 from notifgql.notifications.filters import EVERYTHING, NotificationFilter
+from notifgql.notifications.mute_rules import NewMuteRule
 from notifgql.notifications.publishing import (
     NewActivity,
     NotificationContent,
@@ -139,6 +140,17 @@ class NotificationContentInput:
         return to_domain(self, NotificationContent.from_client, NotificationContent)
 
 
+@domain_input(
+    NewMuteRule,
+    name="MuteRuleInput",
+    description_="What to mute: at least one criterion; they combine with AND.",
+)
+class MuteRuleInput:
+    def to_domain(self) -> NewMuteRule:
+        """The domain value; the project id must be a valid id."""
+        return to_domain(self, NewMuteRule.from_client, NewMuteRule)
+
+
 @strawberry.input(description="An activity to publish to recipients in your organization.")
 class PublishInput:
     recipient_ids: list[strawberry.ID] = strawberry.field(
@@ -189,6 +201,7 @@ PARAMETERS: dict[str, str] = {
     **_paths("input", NewNotification, NewNotification.OWNER),
     **_paths("input.activity", NewActivity, NewActivity.OWNER),
     **_paths("input.notification", NotificationContent, NotificationContent.OWNER),
+    **_paths("rule", NewMuteRule, NewMuteRule.OWNER),
     "publish.recipient_ids": "input.recipientIds",
     "publish.group_key": "input.groupKey",
     "publish.idempotency_key": "input.idempotencyKey",

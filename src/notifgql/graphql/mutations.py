@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import strawberry
 
@@ -11,13 +12,14 @@ from notifgql.errors import NotFound
 from notifgql.graphql.context import Info
 from notifgql.graphql.inputs import (
     CreateNotificationInput,
+    MuteRuleInput,
     NotificationFilterInput,
     PublishInput,
     to_domain_filter,
 )
-from notifgql.graphql.types import MarkResult, Notification, PublishResult
+from notifgql.graphql.types import MarkResult, MuteRule, Notification, PublishResult
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, publishing
+from notifgql.notifications import commands, mute_rules, publishing
 from notifgql.notifications.fields import parse_ids
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import MAX_MARK_IDS
@@ -71,6 +73,47 @@ class Mutation:
     @strawberry.mutation(description="Clear dismissedAt.")
     async def undismiss_notification(self, info: Info, id: strawberry.ID) -> Notification:
         return await _change_one(info, id, commands.undismiss)
+
+    @strawberry.mutation(
+        description=(
+            "Hide it from every list and count until `until` (in the future, at most a year"
+            " ahead); it comes back then unread, at the top. Snoozing again moves the time."
+        )
+    )
+    async def snooze_notification(
+        self, info: Info, id: strawberry.ID, until: datetime
+    ) -> Notification:
+        return await _change_one(
+            info, id, lambda work, viewer, found: commands.snooze(work, viewer, found, until)
+        )
+
+    @strawberry.mutation(description="Show it again now, as it was.")
+    async def unsnooze_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        return await _change_one(info, id, commands.unsnooze)
+
+    @strawberry.mutation(description="Never receive publishes matching the rule.")
+    async def mute(self, info: Info, rule: MuteRuleInput) -> MuteRule:
+        viewer = info.context.inbox_viewer
+        new = rule.to_domain()
+        row = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: mute_rules.mute(work, viewer, new),
+        )
+        return MuteRule.from_model(row)
+
+    @strawberry.mutation(description="Delete one of your mute rules; count = 1.")
+    async def unmute(self, info: Info, id: strawberry.ID) -> MarkResult:
+        viewer = info.context.inbox_viewer
+        rule_id = parse_id(id)
+        if rule_id is None:
+            raise NotFound(f"Mute rule {id} not found", parameter="id")
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: mute_rules.unmute(work, viewer, rule_id),
+        )
+        return MarkResult(count=count)
 
     @strawberry.mutation(
         description="Set seenAt on those of ids that are yours; count = rows changed."

@@ -8,11 +8,13 @@ from notifgql.graphql import roots
 from notifgql.graphql.context import Info
 from notifgql.graphql.inputs import NotificationFilterInput, to_domain_filter
 from notifgql.graphql.types import (
+    MuteRule,
     Notification,
     NotificationConnection,
     NotificationCounts,
     NotificationPage,
 )
+from notifgql.notifications import mute_rules
 from notifgql.notifications.pagination import DEFAULT_PAGE_SIZE
 
 
@@ -75,3 +77,10 @@ class Query:
             info.context.database.reader, viewer, to_domain_filter(filter)
         )
         return NotificationCounts.from_model(found)
+
+    @strawberry.field(description="Your mute rules, newest first.")
+    async def mute_rules(self, info: Info) -> list[MuteRule]:
+        viewer = info.context.inbox_viewer
+        async with info.context.database.reader() as reader:
+            rows = await mute_rules.list_rules(reader, viewer)
+        return [MuteRule.from_model(row) for row in rows]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 
 import strawberry
 from strawberry.scalars import JSON
 
+from notifgql.db.models import MuteRuleRow
 from notifgql.db.models import NotificationRow as Row
 from notifgql.graphql import roots
 from notifgql.graphql.context import Info
@@ -134,6 +135,13 @@ class Notification(Declared):
         Row.group_key, "What it is about: publishes with this key append to it in place."
     )
     expires_at: datetime | None = on.column(Row.expires_at, "When it leaves every list.")
+    snoozed_until: datetime | None = on.column(
+        Row.snoozed_until, "When it comes back, unread, at the top; null when not snoozed."
+    )
+    snoozed: bool = on.value(
+        lambda row: row.snoozed_until is not None and row.snoozed_until > datetime.now(UTC),
+        "Hidden from lists and counts until snoozedUntil.",
+    )
 
     @strawberry.field(
         description=(
@@ -196,6 +204,19 @@ class NotificationCounts(Declared):
     important: int = counts.value(lambda found: found.important)
     mentions: int = counts.value(lambda found: found.mentions)
     action_required: int = counts.value(lambda found: found.action_required)
+
+
+rule = Reads[MuteRuleRow]()
+
+
+@output_type("Publishes matching all of a rule's criteria never reach your inbox.")
+class MuteRule(Declared):
+    id: strawberry.ID = rule.value(lambda row: str(row.id))
+    category: str | None = rule.column(MuteRuleRow.category)
+    target_type: str | None = rule.column(MuteRuleRow.target_type, "Case-insensitive.")
+    group_key: str | None = rule.column(MuteRuleRow.group_key)
+    project_id: strawberry.ID | None = rule.value(lambda row: _id(row.project_id))
+    created_at: datetime = rule.column(MuteRuleRow.created_at)
 
 
 @strawberry.type

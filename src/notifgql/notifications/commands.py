@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, true, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -32,6 +32,7 @@ from notifgql.notifications.limits import (
     MAX_ACTIVITIES_COUNT,
     MAX_MARK_IDS,
     MAX_OPAQUE_ID_LENGTH,
+    MAX_SNOOZE_DAYS,
     MAX_TEXT_LENGTH,
     MAX_TITLE_LENGTH,
 )
@@ -53,15 +54,17 @@ async def _change_one(
     notification_id: int,
     values: Mapping[str, Any],
     needed: ColumnElement[bool],
+    found: ColumnElement[bool] | None = None,
 ) -> Record:
     """Apply ``values`` where ``needed`` holds; return the row whether or not it changed.
 
     Only a real change writes and publishes, which makes every one of these idempotent.
+    ``found`` is where to look for the notification: by default, among those shown.
     """
+    if found is None:
+        found = _by_id(viewer, notification_id)
     updated = (
-        await work.conn.execute(
-            update(t).where(_by_id(viewer, notification_id), needed).values(**values).returning(t)
-        )
+        await work.conn.execute(update(t).where(found, needed).values(**values).returning(t))
     ).first()
     if updated is not None:
         changed = as_record(updated)
@@ -111,6 +114,38 @@ async def undismiss(work: UnitOfWork, viewer: Viewer, notification_id: int) -> R
     """Clear dismissedAt."""
     values = {"dismissed_at": None}
     return await _change_one(work, viewer, notification_id, values, t.c.dismissed_at.is_not(None))
+
+
+def _shown_or_snoozed(viewer: Viewer, notification_id: int) -> ColumnElement[bool]:
+    snoozed = NotificationFilter(ids=(notification_id,), snoozed=True)
+    return or_(_by_id(viewer, notification_id), where(viewer, snoozed))
+
+
+async def snooze(work: UnitOfWork, viewer: Viewer, notification_id: int, until: datetime) -> Record:
+    """Hide the notification from every list and count until ``until``, snoozed or not.
+
+    It comes back then as unread, at the top of the list (see ``snoozing``).
+    """
+    check_time(until, parameter="until")
+    now = _now()
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if until <= now:
+        raise BadUserInput.about("until", "must be in the future")
+    if until > now + timedelta(days=MAX_SNOOZE_DAYS):
+        raise BadUserInput.about("until", f"must be at most {MAX_SNOOZE_DAYS} days ahead")
+    found = _shown_or_snoozed(viewer, notification_id)
+    values = {"snoozed_until": until}
+    return await _change_one(work, viewer, notification_id, values, true(), found)
+
+
+async def unsnooze(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
+    """Show the notification again now, as it was; nothing changes if it is not snoozed."""
+    found = _shown_or_snoozed(viewer, notification_id)
+    values = {"snoozed_until": None}
+    return await _change_one(
+        work, viewer, notification_id, values, t.c.snoozed_until.is_not(None), found
+    )
 
 
 async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int:

@@ -51,6 +51,13 @@ class NotificationFilter:
     created_before: datetime | None = None
     last_action_after: datetime | None = None
     last_action_before: datetime | None = None
+    snoozed: bool | None = field(
+        default=None,
+        metadata=described(
+            "true: only the snoozed ones, which are otherwise in no list or count; false or"
+            " null: the others."
+        ),
+    )
 
     def __post_init__(self) -> None:
         # Refused here, as bad input, rather than by the driver as an internal error.
@@ -100,6 +107,8 @@ def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, An
     if spec.ids is not None:
         shape.append(("ids", bool(spec.ids)))
         params["w_ids"] = list(spec.ids)
+    if spec.snoozed:
+        shape.append(("snoozed",))
     for name in (*_STATES, *_FLAGS):
         wanted = getattr(spec, name)
         if wanted is not None:
@@ -139,9 +148,19 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
         # every read and every mark goes through this clause.
         t.c.withdrawn_at.is_(None),
         or_(t.c.expires_at.is_(None), t.c.expires_at > param("w_now", t.c.expires_at.type)),
+        # Snoozed ones too, until they wake up, unless the filter asks for them alone. The
+        # time decides, not the waker: a row it has not reached yet is shown already.
+        t.c.snoozed_until > param("w_now", t.c.snoozed_until.type)
+        if ("snoozed",) in shape
+        else or_(
+            t.c.snoozed_until.is_(None),
+            t.c.snoozed_until <= param("w_now", t.c.snoozed_until.type),
+        ),
     ]
     bounds = {name: (column, compare) for name, column, compare in _BOUNDS}
     for name, *wanted in shape:
+        if name == "snoozed":
+            continue
         if name == "ids":
             clauses.append(
                 t.c.id.in_(param("w_ids", t.c.id.type, expanding=True))

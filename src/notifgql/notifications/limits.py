@@ -46,3 +46,8 @@ PUBLISH_BATCH_SIZE = 1_000
 MAX_KEY_LENGTH = 255
 # Hours an idempotency key answers its retries with its first result.
 IDEMPOTENCY_KEY_HOURS = 24
+
+# How far ahead a notification may be snoozed.
+MAX_SNOOZE_DAYS = 365
+# Mute rules one user may keep: each publish checks its recipients' rules.
+MAX_MUTE_RULES = 100

@@ -20,14 +20,15 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Text,
+    and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
     literal_column,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from notifgql.auth import Viewer
 from notifgql.db.models import SINGLE_GROUP_PREFIX, new_group_key
 from notifgql.db.models import activities as a
+from notifgql.db.models import mute_rules as m
 from notifgql.db.models import notification_activities as na
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
@@ -411,7 +413,9 @@ async def _append(
         "occurred_at": values["last_action_at"],
         "activity_id": values["first_unread_activity_id"],
     }
-    await work.conn.execute(insert(na), [{"notification_id": found[0]} | link for found in result])
+    if result:  # every recipient of the batch may have muted it
+        rows = [{"notification_id": found[0]} | link for found in result]
+        await work.conn.execute(insert(na), rows)
     return result
 
 
@@ -427,6 +431,31 @@ _WRITTEN = (
     "activity_at",
     "created_at",
 )
+
+
+def _not_muted(recipient: Any) -> ColumnElement[bool]:
+    """No rule of the recipient's matches this publish: a criterion left null matches all."""
+
+    def value(name: str) -> Any:
+        return bindparam(name, type_=t.c[name].type)
+
+    matches = [
+        m.c.organization_id == value("organization_id"),
+        m.c.recipient_id == recipient,
+        or_(
+            m.c.target_type.is_(None),
+            func.lower(m.c.target_type) == func.lower(value("target_type")),
+        ),
+        or_(m.c.group_key.is_(None), m.c.group_key == value("group_key")),
+        or_(m.c.project_id.is_(None), m.c.project_id == value("project_id")),
+    ]
+    # The category criterion, matched once publishes carry a category. Until then a
+    # publish has none, so a rule that names one matches no publish.
+    if "category" in _CONTENT:
+        matches.append(or_(m.c.category.is_(None), m.c.category == value("category")))
+    else:
+        matches.append(m.c.category.is_(None))
+    return ~exists().where(and_(*matches))
 
 
 @lru_cache(maxsize=2)
@@ -445,12 +474,12 @@ def _append_statement(dialect: str) -> Any:
         if is_pg
         else func.json_each(bindparam("recipients", type_=Text())).table_valued("value")
     )
-    source = select(
-        *(bindparam(name, type_=t.c[name].type) for name in _WRITTEN), recipients.c.value
-    ).select_from(recipients)
-    if not is_pg:
-        # Without a WHERE, SQLite would read ON CONFLICT as the ON of a join.
-        source = source.where(true())
+    # The WHERE also keeps SQLite from reading ON CONFLICT as the ON of a join.
+    source = (
+        select(*(bindparam(name, type_=t.c[name].type) for name in _WRITTEN), recipients.c.value)
+        .select_from(recipients)
+        .where(_not_muted(recipients.c.value))
+    )
     insert_ = (postgresql.insert if is_pg else sqlite.insert)(t)
     statement = insert_.from_select([*_WRITTEN, "recipient_id"], source)
     excluded = statement.excluded

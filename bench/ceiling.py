@@ -190,12 +190,13 @@ def _publish_sql() -> str:
         + ", ".join(name for name, _ in _WRITTEN)
         + f", recipient_id) SELECT {values}, {label}.value AS value \nFROM unnest(${k}::TEXT[]) "
         f"AS {label}(value) \nWHERE NOT (EXISTS (SELECT * \nFROM mute_rules \nWHERE "
-        f"mute_rules.organization_id = ${_NUMBER['organization_id']}::VARCHAR COLLATE \"C\" AND "
+        f'mute_rules.organization_id = ${_NUMBER["organization_id"]}::VARCHAR COLLATE "C" AND '
         f"mute_rules.recipient_id = {label}.value AND (mute_rules.target_type IS NULL OR "
         f"lower(mute_rules.target_type) = lower(${_NUMBER['target_type']}::VARCHAR)) AND "
         f"(mute_rules.group_key IS NULL OR mute_rules.group_key = ${_NUMBER['group_key']}::VARCHAR)"
         f" AND (mute_rules.project_id IS NULL OR mute_rules.project_id = "
-        f"${_NUMBER['project_id']}::BIGINT) AND mute_rules.category IS NULL)) ON CONFLICT (group_key, organization_id, recipient_id) DO UPDATE "
+        f"${_NUMBER['project_id']}::BIGINT) AND mute_rules.category IS NULL)) ON CONFLICT "
+        "(group_key, organization_id, recipient_id) DO UPDATE "
         f"SET {updates}, new_activities_count = CASE WHEN (notifications.new_activities_count "
         f"< ${k + 1}::INTEGER) THEN notifications.new_activities_count + ${k + 2}::INTEGER "
         "ELSE notifications.new_activities_count END, first_unread_activity_id = CASE WHEN "

@@ -1,0 +1,131 @@
+"""Snoozing: hidden from every list and count until it wakes up, unread, at the top."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from notifgql.db.models import notifications
+from tests.client import ALICE, BOB, Api
+from tests.graphql.documents import assert_error
+
+SNOOZE = """
+mutation($id: ID!, $until: DateTime!) {
+  snoozeNotification(id: $id, until: $until) { id snoozed snoozedUntil }
+}
+"""
+UNSNOOZE = "mutation($id: ID!) { unsnoozeNotification(id: $id) { id snoozed snoozedUntil } }"
+LIST = "query($f: NotificationFilter) { notifications(filter: $f) { totalCount nodes { id } } }"
+COUNTS = "query($f: NotificationFilter) { notificationCounts(filter: $f) { total unread } }"
+PAGE = "query($f: NotificationFilter) { notificationsPage(filter: $f) { totalCount } }"
+
+
+def ahead(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+async def shown(api: Api, filter: dict[str, Any] | None = None) -> dict[str, Any]:
+    variables = {"f": filter}
+    listed = (await api.data(LIST, variables))["notifications"]
+    return {
+        "ids": [int(node["id"]) for node in listed["nodes"]],
+        "total": listed["totalCount"],
+        "page": (await api.data(PAGE, variables))["notificationsPage"]["totalCount"],
+        "counts": (await api.data(COUNTS, variables))["notificationCounts"],
+    }
+
+
+async def snooze(api: Api, notification_id: int, until: str) -> dict[str, Any]:
+    data = await api.data(SNOOZE, {"id": str(notification_id), "until": until})
+    return data["snoozeNotification"]  # type: ignore[no-any-return]
+
+
+class TestSnooze:
+    async def test_hides_it_from_lists_and_counts(self, api: Api) -> None:
+        kept = await api.add(title="Kept")
+        hidden = await api.add(title="Hidden")
+        until = ahead(hours=2)
+        answer = await snooze(api, hidden, until)
+        assert answer["snoozed"] is True
+        assert datetime.fromisoformat(answer["snoozedUntil"]) == datetime.fromisoformat(until)
+        assert await shown(api) == {
+            "ids": [kept],
+            "total": 1,
+            "page": 1,
+            "counts": {"total": 1, "unread": 1},
+        }
+        assert (await shown(api, {"snoozed": False}))["ids"] == [kept]
+
+    async def test_snoozed_true_lists_only_the_snoozed(self, api: Api) -> None:
+        await api.add(title="Kept")
+        hidden = await api.add(title="Hidden")
+        await snooze(api, hidden, ahead(hours=2))
+        assert await shown(api, {"snoozed": True}) == {
+            "ids": [hidden],
+            "total": 1,
+            "page": 1,
+            "counts": {"total": 1, "unread": 1},
+        }
+
+    async def test_snoozing_again_moves_the_time(self, api: Api) -> None:
+        hidden = await api.add()
+        await snooze(api, hidden, ahead(hours=2))
+        later = ahead(days=3)
+        answer = await snooze(api, hidden, later)
+        assert datetime.fromisoformat(answer["snoozedUntil"]) == datetime.fromisoformat(later)
+
+    async def test_unsnooze_shows_it_again_as_it_was(self, api: Api) -> None:
+        hidden = await api.add()
+        before = await api.row(hidden)
+        await snooze(api, hidden, ahead(hours=2))
+        answer = (await api.data(UNSNOOZE, {"id": str(hidden)}))["unsnoozeNotification"]
+        assert answer == {"id": str(hidden), "snoozed": False, "snoozedUntil": None}
+        assert (await shown(api))["ids"] == [hidden]
+        assert await api.row(hidden) == before
+        # Not snoozed: nothing to do, and it says so without failing.
+        again = (await api.data(UNSNOOZE, {"id": str(hidden)}))["unsnoozeNotification"]
+        assert again["snoozed"] is False
+
+    async def test_until_must_be_ahead_and_within_a_year(self, api: Api) -> None:
+        notification_id = await api.add()
+        before = await api.snapshot()
+        for until, predicate in (
+            (ahead(seconds=-1), "must be in the future"),
+            (ahead(days=366), "must be at most 365 days ahead"),
+        ):
+            body = await api.gql(SNOOZE, {"id": str(notification_id), "until": until})
+            assert_error(body, "BAD_USER_INPUT")
+            assert body["errors"][0]["message"] == f"until {predicate}"
+            assert body["errors"][0]["extensions"]["parameter"] == "until"
+        assert await api.snapshot() == before
+
+    async def test_another_users_notification_is_not_found(self, api: Api) -> None:
+        theirs = await api.add(BOB)
+        before = await api.snapshot()
+        for query, variables in (
+            (SNOOZE, {"id": str(theirs), "until": ahead(hours=1)}),
+            (UNSNOOZE, {"id": str(theirs)}),
+            (SNOOZE, {"id": "999999", "until": ahead(hours=1)}),
+        ):
+            assert await api.error_code(query, variables, as_=ALICE) == "NOT_FOUND"
+        assert await api.snapshot() == before
+
+    async def test_a_passed_snooze_comes_back_unread_at_the_top(self, api: Api) -> None:
+        older = await api.add(title="Snoozed", read_at=datetime.now(UTC) - timedelta(days=1))
+        newer = await api.add(title="Newer")
+        assert (await shown(api))["ids"] == [newer, older]
+        await snooze(api, older, ahead(hours=1))
+        due = datetime.now(UTC) - timedelta(seconds=1)
+        # As if that hour had passed: the waker takes it from here.
+        async with api.database.transaction() as conn:
+            await conn.execute(
+                update(notifications).where(notifications.c.id == older).values(snoozed_until=due)
+            )
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        while (await api.row(older)).snoozed_until is not None:
+            assert datetime.now(UTC) < deadline, "the waker never woke it"
+        row = await api.row(older)
+        assert (row.read_at, row.last_action_at, row.activity_at) == (None, due, due)
+        assert (await shown(api))["ids"] == [older, newer]

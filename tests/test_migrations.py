@@ -400,3 +400,56 @@ class TestGroups:
             with pytest.raises(DBAPIError):
                 async with fresh_database.read() as conn:
                     await conn.execute(text(f"SELECT 1 FROM {table}"))
+
+
+class TestSnoozeAndMuteRules:
+    """0005: notifications may be snoozed; each user has mute rules."""
+
+    async def test_existing_rows_are_not_snoozed_and_keep_everything(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0004")
+        before = await stored_ids(fresh_database)
+        indexes = await index_definitions(fresh_database)
+        await upgrade_to(fresh_database, "0005")
+        await fresh_database.dispose()
+        async with fresh_database.read() as conn:
+            snoozed = (await conn.execute(text("SELECT snoozed_until FROM notifications"))).all()
+            rules = (await conn.execute(text("SELECT count(*) FROM mute_rules"))).scalar()
+        assert snoozed == [(None,)] * len(before) and len(before) > 0
+        assert rules == 0
+        assert await stored_ids(fresh_database) == before
+        after = await index_definitions(fresh_database)
+        assert {name: after.get(name) for name in indexes} == indexes
+        assert "ix_notifications_snoozed_until" in after
+
+    async def test_downgrade_restores_the_previous_schema(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0004")
+        before = await stored_ids(fresh_database)
+        indexes = await index_definitions(fresh_database)
+        await upgrade_to(fresh_database, "0005")
+        async with fresh_database.transaction() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO mute_rules (organization_id, recipient_id, target_type,"
+                    " created_at) VALUES ('1', '2', 'task', :at)"
+                ),
+                {"at": sql_time(fresh_database, JANUARY)},
+            )
+            await conn.execute(
+                text("UPDATE notifications SET snoozed_until = :at"),
+                {"at": sql_time(fresh_database, JANUARY)},
+            )
+        await downgrade_to(fresh_database, "0004")
+        await fresh_database.dispose()
+        assert await migrate.current_revision(fresh_database) == "0004"
+        assert await stored_ids(fresh_database) == before
+        assert await index_definitions(fresh_database) == indexes
+        with pytest.raises(DBAPIError):
+            async with fresh_database.read() as conn:
+                await conn.execute(text("SELECT 1 FROM mute_rules"))
+        with pytest.raises(DBAPIError):
+            async with fresh_database.read() as conn:
+                await conn.execute(text("SELECT snoozed_until FROM notifications"))

@@ -416,7 +416,8 @@ class TestSnoozeAndMuteRules:
         async with fresh_database.read() as conn:
             snoozed = (await conn.execute(text("SELECT snoozed_until FROM notifications"))).all()
             rules = (await conn.execute(text("SELECT count(*) FROM mute_rules"))).scalar()
-        assert snoozed == [(None,)] * len(before) and len(before) > 0
+        assert len(before) > 0
+        assert snoozed == [(None,)] * len(before)
         assert rules == 0
         assert await stored_ids(fresh_database) == before
         after = await index_definitions(fresh_database)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, true, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -54,15 +54,13 @@ async def _change_one(
     notification_id: int,
     values: Mapping[str, Any],
     needed: ColumnElement[bool],
-    found: ColumnElement[bool] | None = None,
 ) -> Record:
     """Apply ``values`` where ``needed`` holds; return the row whether or not it changed.
 
     Only a real change writes and publishes, which makes every one of these idempotent.
-    ``found`` is where to look for the notification: by default, among those shown.
+    The notification is looked up by id, so a snoozed one is found too.
     """
-    if found is None:
-        found = _by_id(viewer, notification_id)
+    found = _by_id(viewer, notification_id)
     updated = (
         await work.conn.execute(update(t).where(found, needed).values(**values).returning(t))
     ).first()
@@ -116,11 +114,6 @@ async def undismiss(work: UnitOfWork, viewer: Viewer, notification_id: int) -> R
     return await _change_one(work, viewer, notification_id, values, t.c.dismissed_at.is_not(None))
 
 
-def _shown_or_snoozed(viewer: Viewer, notification_id: int) -> ColumnElement[bool]:
-    snoozed = NotificationFilter(ids=(notification_id,), snoozed=True)
-    return or_(_by_id(viewer, notification_id), where(viewer, snoozed))
-
-
 async def snooze(work: UnitOfWork, viewer: Viewer, notification_id: int, until: datetime) -> Record:
     """Hide the notification from every list and count until ``until``, snoozed or not.
 
@@ -134,18 +127,14 @@ async def snooze(work: UnitOfWork, viewer: Viewer, notification_id: int, until: 
         raise BadUserInput.about("until", "must be in the future")
     if until > now + timedelta(days=MAX_SNOOZE_DAYS):
         raise BadUserInput.about("until", f"must be at most {MAX_SNOOZE_DAYS} days ahead")
-    found = _shown_or_snoozed(viewer, notification_id)
     values = {"snoozed_until": until}
-    return await _change_one(work, viewer, notification_id, values, true(), found)
+    return await _change_one(work, viewer, notification_id, values, true())
 
 
 async def unsnooze(work: UnitOfWork, viewer: Viewer, notification_id: int) -> Record:
     """Show the notification again now, as it was; nothing changes if it is not snoozed."""
-    found = _shown_or_snoozed(viewer, notification_id)
     values = {"snoozed_until": None}
-    return await _change_one(
-        work, viewer, notification_id, values, t.c.snoozed_until.is_not(None), found
-    )
+    return await _change_one(work, viewer, notification_id, values, t.c.snoozed_until.is_not(None))
 
 
 async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int:

@@ -54,8 +54,8 @@ class NotificationFilter:
     snoozed: bool | None = field(
         default=None,
         metadata=described(
-            "true: only the snoozed ones, which are otherwise in no list or count; false or"
-            " null: the others."
+            "true: only the snoozed ones, which are otherwise in no list or count; false: the"
+            " others; null: the others too, but a filter naming ids finds them snoozed or not."
         ),
     )
 
@@ -107,8 +107,8 @@ def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, An
     if spec.ids is not None:
         shape.append(("ids", bool(spec.ids)))
         params["w_ids"] = list(spec.ids)
-    if spec.snoozed:
-        shape.append(("snoozed",))
+    if spec.snoozed is not None:
+        shape.append(("snoozed", spec.snoozed))
     for name in (*_STATES, *_FLAGS):
         wanted = getattr(spec, name)
         if wanted is not None:
@@ -148,15 +148,16 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
         # every read and every mark goes through this clause.
         t.c.withdrawn_at.is_(None),
         or_(t.c.expires_at.is_(None), t.c.expires_at > param("w_now", t.c.expires_at.type)),
-        # Snoozed ones too, until they wake up, unless the filter asks for them alone. The
-        # time decides, not the waker: a row it has not reached yet is shown already.
-        t.c.snoozed_until > param("w_now", t.c.snoozed_until.type)
-        if ("snoozed",) in shape
-        else or_(
-            t.c.snoozed_until.is_(None),
-            t.c.snoozed_until <= param("w_now", t.c.snoozed_until.type),
-        ),
     ]
+    # Snoozed ones are hidden from lists and counts until they wake up, unless the filter
+    # asks for them. A lookup by id finds them (the person who snoozed one can still open
+    # it and act on it) unless it says ``snoozed`` too. The time decides, not the waker: a
+    # row it has not reached yet is shown already.
+    snoozed = t.c.snoozed_until > param("w_now", t.c.snoozed_until.type)
+    if ("snoozed", True) in shape:
+        clauses.append(snoozed)
+    elif ("snoozed", False) in shape or not any(name == "ids" for name, *_ in shape):
+        clauses.append(or_(t.c.snoozed_until.is_(None), ~snoozed))
     bounds = {name: (column, compare) for name, column, compare in _BOUNDS}
     for name, *wanted in shape:
         if name == "snoozed":

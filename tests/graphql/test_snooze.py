@@ -129,3 +129,65 @@ class TestSnooze:
         row = await api.row(older)
         assert (row.read_at, row.last_action_at, row.activity_at) == (None, due, due)
         assert (await shown(api))["ids"] == [older, newer]
+
+
+ONE = "query($id: ID!) { notification(id: $id) { id read seen snoozed } }"
+READ = "mutation($id: ID!) { readNotification(id: $id) { id read snoozed } }"
+DISMISS = "mutation($id: ID!) { dismissNotification(id: $id) { id dismissed snoozed } }"
+MARK_SEEN = "mutation($ids: [ID!]!) { markSeen(ids: $ids) { count } }"
+
+
+class TestFoundById:
+    async def test_it_can_be_opened_and_acted_on_but_stays_out_of_lists(self, api: Api) -> None:
+        kept = await api.add(title="Kept")
+        hidden = await api.add(title="Hidden")
+        await snooze(api, hidden, ahead(hours=2))
+        found = (await api.data(ONE, {"id": str(hidden)}))["notification"]
+        assert found == {"id": str(hidden), "read": False, "seen": False, "snoozed": True}
+        seen = await api.data(MARK_SEEN, {"ids": [str(hidden)]})
+        assert seen["markSeen"]["count"] == 1
+        read = (await api.data(READ, {"id": str(hidden)}))["readNotification"]
+        assert read == {"id": str(hidden), "read": True, "snoozed": True}
+        dismissed = (await api.data(DISMISS, {"id": str(hidden)}))["dismissNotification"]
+        assert dismissed == {"id": str(hidden), "dismissed": True, "snoozed": True}
+        row = await api.row(hidden)
+        assert None not in (row.seen_at, row.read_at, row.dismissed_at, row.snoozed_until)
+        # Acting on it does not wake it: lists and counts still leave it out.
+        assert await shown(api) == {
+            "ids": [kept],
+            "total": 1,
+            "page": 1,
+            "counts": {"total": 1, "unread": 1},
+        }
+
+    async def test_the_rest_route_of_one_notification_finds_it(self, api: Api) -> None:
+        hidden = await api.add()
+        await snooze(api, hidden, ahead(hours=2))
+        response = await api.client.get(f"/api/v2/notifications/{hidden}", headers=api.auth())
+        assert response.status == 200
+        assert (await response.json())["data"]["id"] == str(hidden)
+        response = await api.client.patch(
+            f"/api/v2/notifications/{hidden}/read", headers=api.auth()
+        )
+        assert response.status == 200
+        assert (await api.row(hidden)).read_at is not None
+        assert (await shown(api))["ids"] == []
+
+    async def test_ids_with_snoozed_false_leave_it_out(self, api: Api) -> None:
+        hidden = await api.add()
+        await snooze(api, hidden, ahead(hours=2))
+        assert (await shown(api, {"ids": [str(hidden)], "snoozed": False}))["ids"] == []
+        assert (await shown(api, {"ids": [str(hidden)], "snoozed": True}))["ids"] == [hidden]
+
+    async def test_another_users_snoozed_notification_stays_not_found(self, api: Api) -> None:
+        theirs = await api.add(BOB)
+        async with api.database.transaction() as conn:
+            await conn.execute(
+                update(notifications)
+                .where(notifications.c.id == theirs)
+                .values(snoozed_until=datetime.now(UTC) + timedelta(hours=2))
+            )
+        assert (await api.data(ONE, {"id": str(theirs)}, as_=ALICE))["notification"] is None
+        assert await api.error_code(READ, {"id": str(theirs)}, as_=ALICE) == "NOT_FOUND"
+        found = (await api.data(ONE, {"id": str(theirs)}, as_=BOB))["notification"]
+        assert found["snoozed"] is True

@@ -29,6 +29,14 @@ class TestWakeUp:
         until = datetime.now(UTC) + timedelta(seconds=1)
         await snooze(api, notification_id, until.isoformat())
         assert await badge.data() == counts(0, 0, 0)
+        # Snoozing is a change of the notification too: a live list learns to drop it.
+        snoozed = (await updated.data())["notificationUpdated"]
+        assert snoozed == {
+            "id": str(notification_id),
+            "read": True,
+            "seen": True,
+            "dismissed": False,
+        }
         async with asyncio.timeout(DEADLINE_SECONDS + 1):
             node = (await updated.data())["notificationUpdated"]
         arrived = datetime.now(UTC)

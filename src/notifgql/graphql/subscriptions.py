@@ -41,7 +41,7 @@ class Subscription:
         viewer, slot = _admit(info.context)
         return _holding(slot, _notifications(info.context, viewer, "created", slot))
 
-    @strawberry.subscription(description="Read/seen/dismiss changes of one notification.")
+    @strawberry.subscription(description="Read/seen/dismiss/snooze changes of one notification.")
     async def notification_updated(self, info: Info) -> AsyncIterator[Notification]:
         viewer, slot = _admit(info.context)
         return _holding(slot, _notifications(info.context, viewer, "updated", slot))

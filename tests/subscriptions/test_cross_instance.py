@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,8 +17,10 @@ from notifgql.notifications.broker_redis import RedisBroker
 from notifgql.settings import Settings
 from tests.client import ALICE, BOB, Api
 from tests.conftest import JWT_SECRET
+from tests.graphql.test_snooze import snooze
 from tests.subscriptions.actions import change, create
 from tests.subscriptions.test_counts import counts
+from tests.subscriptions.test_snooze import DEADLINE_SECONDS
 from tests.subscriptions.ws import COUNTS, CREATED, LEGACY_WS, UPDATED, Sockets
 
 
@@ -77,6 +81,49 @@ class TestTwoInstances:
         mine = await create(other_api, ALICE, "For Alice")
 
         assert (await alice.data())["notificationCreated"]["id"] == mine
+
+
+class TestWakeUpWithTwoWakers:
+    @pytest.fixture
+    def broker_kind(self) -> str:
+        return "default"  # LISTEN/NOTIFY on the shared database
+
+    async def test_subscribers_on_the_other_instance_hear_it_once(
+        self, api: Api, other_api: Api, sockets: Sockets, other_server: TestServer
+    ) -> None:
+        wakers = [task for task in asyncio.all_tasks() if task.get_name() == "notifgql-waker"]
+        assert len(wakers) == 2
+        assert not any(task.done() for task in wakers)
+        read = datetime.now(UTC) - timedelta(days=1)
+        notification_id = await api.add(ALICE, read_at=read, seen_at=read)
+        updated = await sockets.subscribe(api.token(ALICE), UPDATED, server=other_server)
+        badge = await sockets.subscribe(api.token(ALICE), COUNTS, server=other_server)
+        assert await badge.data() == counts(total=1)
+
+        until = datetime.now(UTC) + timedelta(seconds=1)
+        await snooze(api, notification_id, until.isoformat())
+        assert await badge.data() == counts()
+        assert (await updated.data())["notificationUpdated"]["read"] is True  # the snooze
+        async with asyncio.timeout(DEADLINE_SECONDS + 1):
+            woken = (await updated.data())["notificationUpdated"]
+            assert await badge.data() == counts(total=1, unread=1)
+        arrived = datetime.now(UTC)
+        assert woken == {
+            "id": str(notification_id),
+            "read": False,
+            "seen": True,
+            "dismissed": False,
+        }
+        assert until <= arrived < until + timedelta(seconds=DEADLINE_SECONDS)
+
+        # A second wake-up would arrive before this read, or undo it in the table.
+        await change(other_api, "readNotification", notification_id, ALICE)
+        assert (await updated.data())["notificationUpdated"]["read"] is True
+        assert await badge.data() == counts(total=1)
+        row = await api.row(notification_id)
+        assert row.snoozed_until is None
+        assert row.read_at is not None
+        assert (row.last_action_at, row.activity_at) == (until, until)
 
 
 def backend_pid(broker: PostgresBroker) -> int | None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select, update
 
+from notifgql import appkeys
+from notifgql.app import create_app
+from notifgql.db import migrate
+from notifgql.db.engine import create_database
 from notifgql.db.models import notifications
-from tests.client import ALICE, BOB, Api
+from notifgql.settings import Settings
+from tests.client import ALICE, BOB, Api, insert_notification
+from tests.conftest import empty
 from tests.graphql.documents import assert_error
 
 SNOOZE = """
@@ -191,3 +198,37 @@ class TestFoundById:
         assert await api.error_code(READ, {"id": str(theirs)}, as_=ALICE) == "NOT_FOUND"
         found = (await api.data(ONE, {"id": str(theirs)}, as_=BOB))["notification"]
         assert found["snoozed"] is True
+
+
+class TestWakeUpAfterDowntime:
+    async def test_a_snooze_that_passed_with_no_server_running_wakes_at_start(
+        self, settings: Settings
+    ) -> None:
+        # Written while no server runs: the snooze fell due an hour ago, unseen by any waker.
+        due = datetime.now(UTC) - timedelta(hours=1)
+        read = due - timedelta(days=1)
+        database = create_database(settings)
+        try:
+            await migrate.upgrade(database)
+            await empty(database)
+            notification_id = await insert_notification(
+                database, ALICE, read_at=read, seen_at=read, last_action_at=read, snoozed_until=due
+            )
+        finally:
+            await database.dispose()
+
+        server = TestServer(create_app(settings), host="127.0.0.1")
+        await server.start_server()
+        try:
+            query = select(notifications).where(notifications.c.id == notification_id)
+            deadline = datetime.now(UTC) + timedelta(seconds=5)
+            while True:
+                async with server.app[appkeys.DATABASE].read() as conn:
+                    row = (await conn.execute(query)).one()
+                if row.snoozed_until is None:
+                    break
+                assert datetime.now(UTC) < deadline, "the waker never woke it"
+        finally:
+            await server.close()
+        assert (row.read_at, row.seen_at) == (None, read)
+        assert (row.last_action_at, row.activity_at) == (due, due)

@@ -180,6 +180,20 @@ class TestFoundById:
         assert (await api.row(hidden)).read_at is not None
         assert (await shown(api))["ids"] == []
 
+    async def test_the_json_api_list_shows_it_only_with_filter_snoozed(self, api: Api) -> None:
+        kept = await api.add()
+        hidden = await api.add()
+        await snooze(api, hidden, ahead(hours=2))
+        for query, expected in (
+            ("", [kept]),
+            ("?filter[snoozed]=false", [kept]),
+            ("?filter[snoozed]=true", [hidden]),
+        ):
+            response = await api.client.get(f"/api/v2/notifications{query}", headers=api.auth())
+            assert response.status == 200
+            body = await response.json()
+            assert [int(item["id"]) for item in body["data"]] == expected, query
+
     async def test_ids_with_snoozed_false_leave_it_out(self, api: Api) -> None:
         hidden = await api.add()
         await snooze(api, hidden, ahead(hours=2))

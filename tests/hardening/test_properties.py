@@ -439,6 +439,7 @@ JSONAPI_KEYS = [
     "filter[important]",
     "filter[read]",
     "filter[mention]",
+    "filter[snoozed]",
     "filter[type]",
     "filter[project_id]",
     "page[number]",

@@ -443,6 +443,7 @@ class TestHostileFilters:
             "filter[important]",
             "filter[read]",
             "filter[mention]",
+            "filter[snoozed]",
             "filter[type]",
             "filter[project_id]",
             "page[number]",

@@ -98,6 +98,7 @@ class TestErrors:
         [
             ("filter[dismissed]=maybe", "filter[dismissed]"),
             ("filter[important]=yes-please", "filter[important]"),
+            ("filter[snoozed]=later", "filter[snoozed]"),
             ("page[size]=0", "page[size]"),
             ("page[size]=500", "page[size]"),
             ("page[number]=0", "page[number]"),

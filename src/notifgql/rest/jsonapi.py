@@ -85,6 +85,7 @@ FILTERS: dict[str, tuple[str, Reader]] = {
     "filter[important]": ("important", _boolean),
     "filter[read]": ("read", _boolean),
     "filter[mention]": ("mention", _boolean),
+    "filter[snoozed]": ("snoozed", _boolean),
 }
 PAGE_NUMBER = "page[number]"
 PAGE_SIZE = "page[size]"

@@ -55,14 +55,16 @@ _COLUMNS = (
     "notifications.changeset, notifications.read_at, notifications.seen_at, "
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
     "notifications.activity_at, notifications.group_key, notifications.expires_at, "
-    "notifications.withdrawn_at, notifications.activity_count"
+    "notifications.withdrawn_at, notifications.activity_count, notifications.snoozed_until"
 )
-# The viewer's inbox as every read of notifgql's sees it: withdrawn and expired
+# The viewer's inbox as every read of notifgql's sees it: withdrawn, expired and snoozed
 # notifications left out ($3: now).
 _INBOX = (
     "notifications.organization_id = $1::VARCHAR AND notifications.recipient_id = $2::VARCHAR "
     "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
-    "notifications.expires_at > $3::TIMESTAMP WITH TIME ZONE)"
+    "notifications.expires_at > $3::TIMESTAMP WITH TIME ZONE) AND "
+    "(notifications.snoozed_until IS NULL OR "
+    "notifications.snoozed_until <= $3::TIMESTAMP WITH TIME ZONE)"
 )
 _ORDER = "ORDER BY notifications.activity_at DESC, notifications.id DESC"
 # The statements notifgql's SQLAlchemy queries compile to (bench/run compares their

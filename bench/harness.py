@@ -80,7 +80,9 @@ GROUPED = 100  # recipients of the grouped publish, every one an update
 _MARKED = (
     "notifications.organization_id = $2::VARCHAR AND notifications.recipient_id = $3::VARCHAR "
     "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
-    "notifications.expires_at > $4::TIMESTAMP WITH TIME ZONE) AND notifications.seen_at IS NULL"
+    "notifications.expires_at > $4::TIMESTAMP WITH TIME ZONE) AND "
+    "(notifications.snoozed_until IS NULL OR "
+    "notifications.snoozed_until <= $4::TIMESTAMP WITH TIME ZONE) AND notifications.seen_at IS NULL"
 )
 BARE_MARK_SQL = (
     "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE notifications.id IN "

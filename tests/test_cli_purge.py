@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from sqlalchemy import select
 
+from notifgql.db import migrate
 from notifgql.db.engine import create_database
 from notifgql.db.models import notifications
 from notifgql.notifications.retention import PG_PURGE_LOCK
@@ -107,7 +108,7 @@ class TestPurge:
         result = purge(f"sqlite+aiosqlite:///{database}", tmp_path)
         assert (result.returncode, result.stdout) == (1, "")
         assert only_line(result).endswith(
-            "is at revision none, not 0004: run notifgql migrate first"
+            f"is at revision none, not {migrate.head_revision()}: run notifgql migrate first"
         )
 
     def test_creates_no_database_file(self, tmp_path: Path) -> None:

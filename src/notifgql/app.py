@@ -132,13 +132,20 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
 
 async def _waker(app: web.Application) -> AsyncIterator[None]:
     """Wake snoozed notifications in the background, from the start: some may be due."""
+    stop = asyncio.Event()
+    database = app[appkeys.DATABASE]
     task = asyncio.create_task(
-        wake_periodically(app[appkeys.DATABASE], app[appkeys.BROKER]), name="notifgql-waker"
+        wake_periodically(database, app[appkeys.BROKER], stop), name="notifgql-waker"
     )
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    stop.set()
+    try:
+        # The round in progress ends within the database's own bound, or is cut short.
+        await asyncio.wait_for(asyncio.shield(task), database.timeout + 1)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _create_broker(settings: Settings) -> LocalBroker:

@@ -12,6 +12,7 @@ server ran is applied by the first round of the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -85,15 +86,21 @@ async def _wake_batch(work: UnitOfWork, batch_size: int) -> int:
 
 
 async def wake_periodically(
-    database: Database, publisher: Publisher, *, interval: float = WAKE_INTERVAL_SECONDS
+    database: Database,
+    publisher: Publisher,
+    stop: asyncio.Event,
+    *,
+    interval: float = WAKE_INTERVAL_SECONDS,
 ) -> None:
-    """Wake due snoozes now, then every ``interval`` seconds, until cancelled.
+    """Wake due snoozes now, then every ``interval`` seconds, until ``stop`` is set.
 
-    A failed round is logged once per run of failures (the database may be down for a
-    while) and the next round runs as planned.
+    Stopping lets the round in progress finish: cancelling a statement on aiosqlite leaves
+    its worker thread to report the cancelled call on stderr. A failed round is logged
+    once per run of failures (the database may be down for a while) and the next round
+    runs as planned.
     """
     failing = False
-    while True:
+    while not stop.is_set():
         try:
             woken = await wake_due(database, publisher)
         except Exception as error:
@@ -106,4 +113,5 @@ async def wake_periodically(
             failing = False
             if woken:
                 log.debug("woke %d snoozed notifications", woken)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

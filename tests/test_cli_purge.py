@@ -107,7 +107,7 @@ class TestPurge:
         result = purge(f"sqlite+aiosqlite:///{database}", tmp_path)
         assert (result.returncode, result.stdout) == (1, "")
         assert only_line(result).endswith(
-            "is at revision none, not 0004: run notifgql migrate first"
+            "is at revision none, not 0005: run notifgql migrate first"
         )
 
     def test_creates_no_database_file(self, tmp_path: Path) -> None:

@@ -138,6 +138,11 @@ class NotificationRow(NamedTuple):
     # Activities grouped into this line so far. Nonzero means notifgql keeps the activity
     # numbers above (reading resets them); zero, that the publisher set them itself.
     activity_count: Annotated[int, Col(Integer, nullable=False, server_default=text("0"))]
+    # The inbox tab it belongs in, and labels a client may filter by (a JSON list of text).
+    category: Annotated[str | None, Col(Text)]
+    tags: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
+    # What the recipient may do about it: a JSON list of objects, each with its status.
+    actions: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
 
 
 notifications = table_of("notifications", NotificationRow)

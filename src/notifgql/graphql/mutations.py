@@ -17,7 +17,7 @@ from notifgql.graphql.inputs import (
 )
 from notifgql.graphql.types import MarkResult, Notification, PublishResult
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, publishing
+from notifgql.notifications import actions, commands, publishing
 from notifgql.notifications.fields import parse_ids
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import MAX_MARK_IDS
@@ -71,6 +71,20 @@ class Mutation:
     @strawberry.mutation(description="Clear dismissedAt.")
     async def undismiss_notification(self, info: Info, id: strawberry.ID) -> Notification:
         return await _change_one(info, id, commands.undismiss)
+
+    @strawberry.mutation(
+        description="Mark one action of your notification done; done already changes nothing."
+    )
+    async def complete_action(
+        self, info: Info, id: strawberry.ID, action_id: strawberry.ID
+    ) -> Notification:
+        return await _change_one(
+            info,
+            id,
+            lambda work, viewer, notification_id: actions.complete_action(
+                work, viewer, notification_id, str(action_id)
+            ),
+        )
 
     @strawberry.mutation(
         description="Set seenAt on those of ids that are yours; count = rows changed."
@@ -146,5 +160,23 @@ class Mutation:
             info.context.database,
             info.context.broker,
             lambda work: publishing.withdraw(work, viewer, group_key),
+        )
+        return MarkResult(count=count)
+
+    @strawberry.mutation(
+        description=(
+            "Mark the action done on the group's notification in every inbox of your"
+            " organization; count = notifications changed. Service tokens only."
+        )
+    )
+    async def complete_actions(
+        self, info: Info, group_key: str, action_id: strawberry.ID
+    ) -> MarkResult:
+        viewer = info.context.viewer
+        viewer.require_service()
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: actions.complete_actions(work, viewer, group_key, str(action_id)),
         )
         return MarkResult(count=count)

@@ -46,3 +46,14 @@ PUBLISH_BATCH_SIZE = 1_000
 MAX_KEY_LENGTH = 255
 # Hours an idempotency key answers its retries with its first result.
 IDEMPOTENCY_KEY_HOURS = 24
+
+# A notification's category (its inbox tab) and tags, in characters and in number; a filter
+# may ask for at most as many tags as a notification can have.
+MAX_CATEGORY_LENGTH = 100
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 100
+# Actions on one notification, and the characters of each one's id, label and URL.
+MAX_ACTIONS = 10
+MAX_ACTION_ID_LENGTH = 100
+MAX_ACTION_LABEL_LENGTH = 200
+MAX_ACTION_URL_LENGTH = 2_000

@@ -105,7 +105,7 @@ class TestCountsFail:
         second = await sockets.subscribe(token, COUNTS, protocol)
         assert await first.data() == await second.data() == counts()
         secret = RuntimeError("SELECT secret FROM somewhere")
-        monkeypatch.setattr(queries, "counts", failing(secret))
+        monkeypatch.setattr(queries, "counts_until", failing(secret))
 
         await create(api, ALICE)
 
@@ -122,7 +122,7 @@ class TestCountsFail:
         socket = await sockets.subscribe(api.token(ALICE), COUNTS)
         assert await socket.data() == counts()
         with monkeypatch.context() as patched:
-            patched.setattr(queries, "counts", failing(ConnectionResetError("reset")))
+            patched.setattr(queries, "counts_until", failing(ConnectionResetError("reset")))
             await create(api, ALICE)
             assert await socket.receive() == error_frame(socket, UNAVAILABLE)
 

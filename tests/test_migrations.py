@@ -421,15 +421,15 @@ async def whole_rows(database: Database) -> list[tuple[Any, ...]]:
 
 
 class TestCategoriesTagsActions:
-    """0005: category, tags and actions; existing rows get none of them."""
+    """0006: category, tags and actions; existing rows get none of them."""
 
     async def test_existing_rows_get_no_category_tags_or_actions(
         self, fresh_database: Database, integer_ids: dict[str, str]
     ) -> None:
-        await upgrade_to(fresh_database, "0004")
+        await upgrade_to(fresh_database, "0005")
         before = await whole_rows(fresh_database)
         assert len(before) == len(INTEGER_ROWS)
-        await upgrade_to(fresh_database, "0005")
+        await upgrade_to(fresh_database, "0006")
         await fresh_database.dispose()
         after = await whole_rows(fresh_database)
         # The old columns keep every value; the new ones come last, filled in.
@@ -446,7 +446,7 @@ class TestCategoriesTagsActions:
     async def test_rows_written_without_them_get_the_defaults(
         self, fresh_database: Database, integer_ids: dict[str, str]
     ) -> None:
-        await upgrade_to(fresh_database, "0005")
+        await upgrade_to(fresh_database, "0006")
         async with fresh_database.transaction() as conn:
             await conn.execute(
                 text(
@@ -469,22 +469,22 @@ class TestCategoriesTagsActions:
     async def test_downgrade_restores_the_previous_table(
         self, fresh_database: Database, integer_ids: dict[str, str]
     ) -> None:
-        await upgrade_to(fresh_database, "0004")
+        await upgrade_to(fresh_database, "0005")
         columns = await table_columns(fresh_database)
         before = await whole_rows(fresh_database)
         indexes = await index_definitions(fresh_database)
-        await upgrade_to(fresh_database, "0005")
+        await upgrade_to(fresh_database, "0006")
         async with fresh_database.transaction() as conn:
             await conn.execute(
                 text("UPDATE notifications SET category = 'tasks', tags = '[\"a\"]'")
             )
-        await downgrade_to(fresh_database, "0004")
+        await downgrade_to(fresh_database, "0005")
         await fresh_database.dispose()
-        assert await migrate.current_revision(fresh_database) == "0004"
+        assert await migrate.current_revision(fresh_database) == "0005"
         assert await table_columns(fresh_database) == columns
         assert "category" not in columns
         assert await whole_rows(fresh_database) == before
         assert await index_definitions(fresh_database) == indexes
         # And up again, as a redeploy after a rollback would.
-        await upgrade_to(fresh_database, "0005")
+        await upgrade_to(fresh_database, "0006")
         assert await table_columns(fresh_database) == [*columns, "category", "tags", "actions"]

@@ -131,6 +131,9 @@ _WRITTEN = (
     ("mention", "BOOLEAN"),
     ("action_required", "BOOLEAN"),
     ("made_by_automation", "BOOLEAN"),
+    ("category", "VARCHAR"),
+    ("tags", "VARCHAR"),
+    ("actions", "VARCHAR"),
     ("expires_at", "TIMESTAMP WITH TIME ZONE"),
     ("actor_id", 'VARCHAR COLLATE "C"'),
     ("actor_name", "VARCHAR"),
@@ -145,7 +148,7 @@ _WRITTEN = (
     ("created_at", "TIMESTAMP WITH TIME ZONE"),
 )
 # The two values the activity's link reuses ($1, $2), then the others ($3 on), then the
-# recipients ($32), then the SET clause's own constants.
+# recipients ($35), then the SET clause's own constants.
 _LINK = ("last_action_at", "first_unread_activity_id")
 _BOUND = _LINK + tuple(name for name, _ in _WRITTEN if name not in _LINK)
 _NUMBER = {name: n for n, name in enumerate(_BOUND, 1)}
@@ -168,6 +171,7 @@ _CONTENT = {
     "mention": ("mention", False),
     "actionRequired": ("action_required", False),
     "madeByAutomation": ("made_by_automation", False),
+    "category": ("category", False),
 }
 _UPDATED = (
     "actor_id", "actor_name", "title", "description", "excerpt", "target_type", "target_id",
@@ -197,7 +201,8 @@ def _publish_sql() -> str:
         f"lower(mute_rules.target_type) = lower(${_NUMBER['target_type']}::VARCHAR)) AND "
         f"(mute_rules.group_key IS NULL OR mute_rules.group_key = ${_NUMBER['group_key']}::VARCHAR)"
         f" AND (mute_rules.project_id IS NULL OR mute_rules.project_id = "
-        f"${_NUMBER['project_id']}::BIGINT) AND mute_rules.category IS NULL)) ON CONFLICT "
+        f"${_NUMBER['project_id']}::BIGINT) AND (mute_rules.category IS NULL OR "
+        f"mute_rules.category = ${_NUMBER['category']}::VARCHAR))) ON CONFLICT "
         "(group_key, organization_id, recipient_id) DO UPDATE "
         f"SET {updates}, new_activities_count = CASE WHEN (notifications.new_activities_count "
         f"< ${k + 1}::INTEGER) THEN notifications.new_activities_count + ${k + 2}::INTEGER "
@@ -209,7 +214,8 @@ def _publish_sql() -> str:
         f"ZONE, dismissed_at = ${k + 5}::TIMESTAMP WITH TIME ZONE, last_action_at = "
         "excluded.last_action_at, activity_at = excluded.activity_at, expires_at = "
         f"excluded.expires_at, withdrawn_at = ${k + 6}::TIMESTAMP WITH TIME ZONE, activity_count "
-        f"= (notifications.activity_count + ${k + 7}::INTEGER) RETURNING notifications.id, "
+        f"= (notifications.activity_count + ${k + 7}::INTEGER), category = excluded.category, "
+        "tags = excluded.tags, actions = excluded.actions RETURNING notifications.id, "
         "notifications.recipient_id, (xmax = 0) AS created), \nshown AS \n(INSERT INTO "
         "notification_activities (notification_id, occurred_at, activity_id) SELECT appended.id "
         "AS id, $1::TIMESTAMP WITH TIME ZONE AS anon_1, $2::BIGINT AS anon_2 \nFROM appended)\n "
@@ -271,6 +277,23 @@ class PublishPlan:
             "expires_at": _time(content.get("expiresAt")),
             "activity_count": 1,
         }
+        # Tags once each; actions all pending, and then an action is required.
+        tags = list(dict.fromkeys(content.get("tags") or []))
+        actions = [
+            {
+                "id": action["id"],
+                "label": action["label"],
+                "url": action.get("url"),
+                "primary": action.get("primary", False),
+                "status": "PENDING",
+                "completed_at": None,
+            }
+            for action in content.get("actions") or []
+        ]
+        row["tags"] = orjson.dumps(tags).decode()
+        row["actions"] = orjson.dumps(actions).decode()
+        if actions:
+            row["action_required"] = True
         activity_args = [
             organization_id,
             group_key,

@@ -138,6 +138,12 @@ CASES = {
             "important": True,
             "actionRequired": True,
             "madeByAutomation": True,
+            "category": "work",
+            "tags": ["ship", "q3", "ship"],
+            "actions": [
+                {"id": "approve", "label": "Approve", "url": "/a", "primary": True},
+                {"id": "later", "label": "Later"},
+            ],
             "excerpt": "",
             "expiresAt": "2026-04-01T00:00:00+00:00",
         },
@@ -172,7 +178,7 @@ def test_every_batch_sends_one_text_and_its_recipients_as_one_array() -> None:
     batches = ours[1:]
     assert {sql for sql, _ in batches} == {ceiling.PUBLISH_SQL}
     arrays = [[a for a in args if isinstance(a, list)] for _, args in batches]
-    assert [len(args) for _, args in batches] == [39, 39, 39]
+    assert [len(args) for _, args in batches] == [42, 42, 42]
     assert [[len(a) for a in found] for found in arrays] == [[1_000], [1_000], [500]]
     assert [r for (found,) in arrays for r in found] == sorted(given["recipientIds"])
 

@@ -454,3 +454,91 @@ class TestSnoozeAndMuteRules:
         with pytest.raises(DBAPIError):
             async with fresh_database.read() as conn:
                 await conn.execute(text("SELECT snoozed_until FROM notifications"))
+
+
+async def table_columns(database: Database) -> list[str]:
+    """The notifications table's columns, in the table's order."""
+    async with database.read() as conn:
+        if database.dialect == "postgresql":
+            query = (
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'notifications' ORDER BY ordinal_position"
+            )
+        else:
+            query = "SELECT name FROM pragma_table_info('notifications') ORDER BY cid"
+        return [row[0] for row in await conn.execute(text(query))]
+
+
+async def whole_rows(database: Database) -> list[tuple[Any, ...]]:
+    async with database.read() as conn:
+        return [tuple(row) for row in await conn.execute(text("SELECT * FROM notifications"))]
+
+
+class TestCategoriesTagsActions:
+    """0006: category, tags and actions; existing rows get none of them."""
+
+    async def test_existing_rows_get_no_category_tags_or_actions(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0005")
+        before = await whole_rows(fresh_database)
+        assert len(before) == len(INTEGER_ROWS)
+        await upgrade_to(fresh_database, "0006")
+        await fresh_database.dispose()
+        after = await whole_rows(fresh_database)
+        # The old columns keep every value; the new ones come last, filled in.
+        assert [row[: len(before[0])] for row in after] == before
+        assert {row[len(before[0]) :] for row in after} == {(None, "[]", "[]")}
+        indexes = await index_definitions(fresh_database)
+        assert {name: indexes.get(name) for name in integer_ids} == integer_ids
+        # notifgql reads them back through its own table as empty lists.
+        async with fresh_database.read() as conn:
+            query = select(notifications.c.category, notifications.c.tags, notifications.c.actions)
+            found = [tuple(row) for row in (await conn.execute(query)).all()]
+        assert found == [(None, [], [])] * len(before)
+
+    async def test_rows_written_without_them_get_the_defaults(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0006")
+        async with fresh_database.transaction() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO notifications (organization_id, recipient_id, title, excerpt,"
+                    " changeset, created_at, activity_at, group_key) VALUES ('1', '2', 'new', '',"
+                    " '[]', :at, :at, 'task:1')"
+                ),
+                {"at": sql_time(fresh_database, JANUARY)},
+            )
+            row = (
+                await conn.execute(
+                    text("SELECT category, tags, actions FROM notifications WHERE title = 'new'")
+                )
+            ).one()
+        assert tuple(row) == (None, "[]", "[]")
+        with pytest.raises(IntegrityError):
+            async with fresh_database.transaction() as conn:
+                await conn.execute(text("UPDATE notifications SET tags = NULL"))
+
+    async def test_downgrade_restores_the_previous_table(
+        self, fresh_database: Database, integer_ids: dict[str, str]
+    ) -> None:
+        await upgrade_to(fresh_database, "0005")
+        columns = await table_columns(fresh_database)
+        before = await whole_rows(fresh_database)
+        indexes = await index_definitions(fresh_database)
+        await upgrade_to(fresh_database, "0006")
+        async with fresh_database.transaction() as conn:
+            await conn.execute(
+                text("UPDATE notifications SET category = 'tasks', tags = '[\"a\"]'")
+            )
+        await downgrade_to(fresh_database, "0005")
+        await fresh_database.dispose()
+        assert await migrate.current_revision(fresh_database) == "0005"
+        assert await table_columns(fresh_database) == columns
+        assert "category" not in columns
+        assert await whole_rows(fresh_database) == before
+        assert await index_definitions(fresh_database) == indexes
+        # And up again, as a redeploy after a rollback would.
+        await upgrade_to(fresh_database, "0006")
+        assert await table_columns(fresh_database) == [*columns, "category", "tags", "actions"]

@@ -22,6 +22,7 @@ from notifgql.graphql.declared import fields_of
 from notifgql.graphql.types import (
     Actor,
     Notification,
+    NotificationAction,
     NotificationConnection,
     NotificationCounts,
     NotificationEdge,
@@ -168,7 +169,7 @@ def documents(draw: st.DrawFn, ids: list[int]) -> tuple[str, dict[str, Any]]:
 def test_every_declared_type_is_generated() -> None:
     """The strategy reaches every declared type, nested ones included."""
     reached = {Notification, NotificationConnection, NotificationPage, NotificationCounts}
-    reached |= {NotificationEdge, PageInfo, Actor}
+    reached |= {NotificationEdge, PageInfo, Actor, NotificationAction}
     for type_ in list(reached):
         for field in fields_of(type_).values():
             if field.of is not None:

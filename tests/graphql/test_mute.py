@@ -91,24 +91,27 @@ class TestPublishToMuted:
             "r0010": {"groupKey": "task:7"},
             "r0200": {"projectId": "5"},
             "r0999": {"targetType": "task", "projectId": "5", "groupKey": "task:7"},
+            "r0007": {"category": "builds"},
+            "r0008": {"category": "builds", "targetType": "task"},
         }
         # Rules that do not match this publish: every criterion must hold.
         kept = {
             "r0004": {"targetType": "task", "projectId": "6"},
             "r0005": {"groupKey": "task:8"},
             "r0006": {"category": "ci"},
+            "r0009": {"category": "builds", "projectId": "6"},
         }
         for recipient, rule in (muted | kept).items():
             await mute(api, rule, as_=Person(recipient, ALICE.organization_id))
         # The same rule in another organization mutes nothing here.
         await mute(api, {"targetType": "task"}, as_=Person("r0000", "other-org"))
         value = task(recipients)
-        value["notification"]["projectId"] = "5"
+        value["notification"] |= {"projectId": "5", "category": "builds"}
         result = await publish(api, value)
-        assert (result["created"], result["updated"]) == (996, 0)
+        assert (result["created"], result["updated"]) == (994, 0)
         assert await inboxes(api) == set(recipients) - set(muted)
         again = await publish(api, value)
-        assert (again["created"], again["updated"]) == (0, 996)
+        assert (again["created"], again["updated"]) == (0, 994)
         async with api.database.read() as conn:
             stored = (await conn.execute(select(func.count()).select_from(activities))).scalar()
         assert stored == 2

@@ -140,6 +140,11 @@ class NotificationRow(NamedTuple):
     activity_count: Annotated[int, Col(Integer, nullable=False, server_default=text("0"))]
     # Hidden from every list and count until then; set back to null when it wakes up.
     snoozed_until: Annotated[datetime | None, Col(UTCDateTime)]
+    # The inbox tab it belongs in, and labels a client may filter by (a JSON list of text).
+    category: Annotated[str | None, Col(Text)]
+    tags: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
+    # What the recipient may do about it: a JSON list of objects, each with its status.
+    actions: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
 
 
 notifications = table_of("notifications", NotificationRow)

@@ -20,12 +20,14 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
+from notifgql.notifications.actions import NewAction
 from notifgql.notifications.commands import NewNotification
 from notifgql.notifications.fields import (
     IdList,
     IdText,
     OpaqueIdText,
     description,
+    element,
     hints,
     marker,
 )
@@ -40,6 +42,9 @@ from notifgql.notifications.publishing import (
 
 T = TypeVar("T")
 
+# The generated input of each nested domain value object (an action), by domain class.
+_INPUTS: dict[type, type] = {}
+
 
 def graphql_type(hint: Any) -> Any:
     """The Strawberry type for a domain field's type."""
@@ -51,6 +56,8 @@ def graphql_type(hint: Any) -> Any:
         base = list[strawberry.ID]
     elif hint is Any:
         base = JSON
+    elif (item := element(hint)) is not None:
+        base = list[_INPUTS.get(item, item)]  # type: ignore[misc]
     else:
         given = [arg for arg in get_args(hint) if arg is not type(None)]
         if get_origin(hint) in (Union, types.UnionType) and len(given) == 1:
@@ -81,14 +88,27 @@ def domain_input(domain: type, *, name: str, description_: str) -> Callable[[typ
             annotations[field.name] = kind
             setattr(cls, field.name, strawberry.field(**options))
         cls.__annotations__ = annotations
-        return strawberry.input(name=name, description=description_)(cls)
+        built = strawberry.input(name=name, description=description_)(cls)
+        _INPUTS[domain] = built
+        return built
 
     return build
 
 
 def to_domain(value: object, domain: Callable[[Mapping[str, Any]], T], kind: type) -> T:
     """The domain value a generated input holds, built field by field."""
-    return domain({field.name: getattr(value, field.name) for field in dataclasses.fields(kind)})
+    return domain(
+        {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(kind)}
+    )
+
+
+def _plain(value: Any) -> Any:
+    # Nested inputs (actions) reach the domain as mappings of their fields, as from any door.
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if type(value) in _INPUTS.values():
+        return {field: getattr(value, field) for field in type(value).__annotations__}
+    return value
 
 
 @domain_input(
@@ -105,6 +125,15 @@ class NotificationFilterInput:
 def to_domain_filter(value: NotificationFilterInput | None) -> NotificationFilter:
     """The domain filter for an optional filter argument."""
     return EVERYTHING if value is None else value.to_domain()
+
+
+@domain_input(
+    NewAction,
+    name="NotificationActionInput",
+    description_="Something the recipient may do about a notification.",
+)
+class NotificationActionInput:
+    pass
 
 
 @domain_input(
@@ -206,5 +235,7 @@ PARAMETERS: dict[str, str] = {
     "publish.group_key": "input.groupKey",
     "publish.idempotency_key": "input.idempotencyKey",
     "withdraw.group_key": "groupKey",
+    "complete_actions.group_key": "groupKey",
+    "action_id": "actionId",
     "page_size": "pageSize",
 }

@@ -19,7 +19,7 @@ from notifgql.graphql.inputs import (
 )
 from notifgql.graphql.types import MarkResult, MuteRule, Notification, PublishResult
 from notifgql.ids import parse_id
-from notifgql.notifications import commands, mute_rules, publishing
+from notifgql.notifications import actions, commands, mute_rules, publishing
 from notifgql.notifications.fields import parse_ids
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.limits import MAX_MARK_IDS
@@ -116,6 +116,20 @@ class Mutation:
         return MarkResult(count=count)
 
     @strawberry.mutation(
+        description="Mark one action of your notification done; done already changes nothing."
+    )
+    async def complete_action(
+        self, info: Info, id: strawberry.ID, action_id: strawberry.ID
+    ) -> Notification:
+        return await _change_one(
+            info,
+            id,
+            lambda work, viewer, notification_id: actions.complete_action(
+                work, viewer, notification_id, str(action_id)
+            ),
+        )
+
+    @strawberry.mutation(
         description="Set seenAt on those of ids that are yours; count = rows changed."
     )
     async def mark_seen(self, info: Info, ids: list[strawberry.ID]) -> MarkResult:
@@ -189,5 +203,23 @@ class Mutation:
             info.context.database,
             info.context.broker,
             lambda work: publishing.withdraw(work, viewer, group_key),
+        )
+        return MarkResult(count=count)
+
+    @strawberry.mutation(
+        description=(
+            "Mark the action done on the group's notification in every inbox of your"
+            " organization; count = notifications changed. Service tokens only."
+        )
+    )
+    async def complete_actions(
+        self, info: Info, group_key: str, action_id: strawberry.ID
+    ) -> MarkResult:
+        viewer = info.context.viewer
+        viewer.require_service()
+        count = await in_transaction(
+            info.context.database,
+            info.context.broker,
+            lambda work: actions.complete_actions(work, viewer, group_key, str(action_id)),
         )
         return MarkResult(count=count)

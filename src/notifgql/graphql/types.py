@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import Enum
 from operator import itemgetter
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -88,6 +91,30 @@ class ActivityConnection(Declared):
     )
 
 
+@strawberry.enum(description="Whether the recipient has done an action yet.")
+class ActionStatus(Enum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+
+
+# One action as the ``actions`` column holds it (see notifications.actions).
+action = Reads[Mapping[str, Any]]()
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@output_type("Something the recipient may do about a notification.")
+class NotificationAction(Declared):
+    id: strawberry.ID = action.value(itemgetter("id"), "Its publisher's id for it.")
+    label: str = action.value(itemgetter("label"))
+    url: str | None = action.value(itemgetter("url"))
+    primary: bool = action.value(itemgetter("primary"))
+    status: ActionStatus = action.value(lambda item: ActionStatus(item["status"]))
+    completed_at: datetime | None = action.value(lambda item: _time(item["completed_at"]))
+
+
 @output_type("One notification in the viewer's inbox.")
 class Notification(Declared):
     id: strawberry.ID = on.value(lambda row: str(row.id))
@@ -141,6 +168,13 @@ class Notification(Declared):
     snoozed: bool = on.value(
         lambda row: row.snoozed_until is not None and row.snoozed_until > datetime.now(UTC),
         "Hidden from lists and counts until snoozedUntil.",
+    )
+    category: str | None = on.column(Row.category, "The inbox tab it belongs in.")
+    tags: list[str] = on.column(Row.tags)
+    actions: list[NotificationAction] = on.many(
+        NotificationAction,
+        lambda row: row.actions,
+        "What the recipient may do about it; actionRequired while one is pending.",
     )
 
     @strawberry.field(

@@ -13,6 +13,16 @@ from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
 from notifgql.db.reader import EngineReader
 from notifgql.errors import BadUserInput, NotFound
+from notifgql.notifications.actions import (
+    ACTIONS,
+    CATEGORY,
+    TAGS,
+    NewAction,
+    action_required,
+    check_labels,
+    stored_actions,
+    unique_tags,
+)
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.fields import (
@@ -247,6 +257,9 @@ class NewNotification:
     changeset: Any = field(default_factory=list)
     last_action_at: datetime | None = None
     created_at: datetime | None = None
+    category: str | None = field(default=None, metadata=described(CATEGORY))
+    tags: tuple[str, ...] = field(default_factory=tuple, metadata=described(TAGS))
+    actions: tuple[NewAction, ...] = field(default_factory=tuple, metadata=described(ACTIONS))
 
     @classmethod
     def from_client(cls, values: Mapping[str, Any]) -> NewNotification:
@@ -287,6 +300,7 @@ def validate_new(new: NewNotification) -> None:
             name("new_activities_count"), f"must be between 0 and {MAX_ACTIVITIES_COUNT}"
         )
     encode_changeset(new.changeset, parameter=name("changeset"))
+    check_labels(new.OWNER, new.category, new.tags, new.actions)
 
 
 async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotification) -> Record:
@@ -297,6 +311,9 @@ async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotifica
     values["created_at"] = new.created_at or _now()
     values["activity_at"] = new.last_action_at or values["created_at"]
     values["organization_id"] = viewer.organization_id
+    values["tags"] = unique_tags(new.tags)
+    values["actions"] = stored_actions(new.actions)
+    values["action_required"] = action_required(new.action_required, values["actions"])
     row = as_record((await work.conn.execute(insert(t).values(**values).returning(t))).one())
     work.record(InboxEvent("created", row.organization_id, row.recipient_id, row.id))
     work.record(InboxEvent("counts", row.organization_id, row.recipient_id))

@@ -107,8 +107,27 @@ def from_client(kind: type[T], owner: str, values: Mapping[str, Any]) -> T:
             value = parse_ids(value, parameter=parameter, most=how.most)
         elif isinstance(how, OpaqueIdText):
             value = parse_opaque_id(value, parameter=parameter)
+        elif (item := element(types[field.name])) is not None:
+            value = tuple(_built(item, one) for one in value)
         built[field.name] = value
     return kind(**built)
+
+
+def element(hint: Any) -> Any | None:
+    """The ``X`` of a ``tuple[X, ...]`` field (under any ``| None``), or None."""
+    if get_origin(hint) is tuple:
+        return get_args(hint)[0]
+    for argument in get_args(hint) if get_origin(hint) is not Annotated else ():
+        if get_origin(argument) is tuple:
+            return get_args(argument)[0]
+    return None
+
+
+def _built(kind: Any, value: Any) -> Any:
+    # A nested value object (an action) arrives as a mapping of its fields.
+    if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
+        return kind.from_client(value)  # type: ignore[union-attr]
+    return value
 
 
 def parse_ids(values: Iterable[str | int], *, parameter: str, most: int) -> tuple[int, ...]:

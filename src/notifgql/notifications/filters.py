@@ -9,10 +9,23 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, bindparam, func, literal, or_
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
+from notifgql.errors import BadUserInput
 from notifgql.notifications.fields import (
     FilterIds,
     Id,
@@ -21,6 +34,7 @@ from notifgql.notifications.fields import (
     described,
     from_client,
 )
+from notifgql.notifications.limits import MAX_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +61,10 @@ class NotificationFilter:
         default=None, metadata=described('Case-insensitive: "Task" matches "task".')
     )
     project_id: Id | None = None
+    category: str | None = field(default=None, metadata=described("Exactly this category."))
+    tags: tuple[str, ...] | None = field(
+        default=None, metadata=described("Has every one of these tags.")
+    )
     created_after: datetime | None = None
     created_before: datetime | None = None
     last_action_after: datetime | None = None
@@ -67,6 +85,11 @@ class NotificationFilter:
                 check_text(value, parameter=f"{self.OWNER}.{item.name}")
             elif isinstance(value, datetime):
                 check_time(value, parameter=f"{self.OWNER}.{item.name}")
+        if self.tags is not None:
+            if len(self.tags) > MAX_TAGS:
+                raise BadUserInput.about(f"{self.OWNER}.tags", f"may hold at most {MAX_TAGS} tags")
+            for tag in self.tags:
+                check_text(tag, parameter=f"{self.OWNER}.tags")
 
     @classmethod
     def from_client(cls, values: Mapping[str, Any]) -> NotificationFilter:
@@ -113,7 +136,11 @@ def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, An
         wanted = getattr(spec, name)
         if wanted is not None:
             shape.append((name, wanted))
-    for name in ("target_type", "project_id", *(entry[0] for entry in _BOUNDS)):
+    if spec.tags:
+        # How many tags is the shape; which ones, the parameters.
+        shape.append(("tags", len(spec.tags)))
+        params |= {f"w_tag_{n}": tag for n, tag in enumerate(spec.tags)}
+    for name in ("target_type", "project_id", "category", *(entry[0] for entry in _BOUNDS)):
         value = getattr(spec, name)
         if value is not None:
             shape.append((name,))
@@ -180,7 +207,41 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
             clauses.append(func.lower(t.c.target_type) == func.lower(value))
         elif name == "project_id":
             clauses.append(t.c.project_id == param("w_project_id", BigInteger()))
+        elif name == "category":
+            clauses.append(t.c.category == param("w_category", Text()))
+        elif name == "tags":
+            clauses.extend(HasTag(t.c.tags, param(f"w_tag_{n}", Text())) for n in range(wanted[0]))
         else:
             column, compare = bounds[name]
             clauses.append(compare(column, param(f"w_{name}", column.type)))
     return and_(*clauses)
+
+
+class HasTag(ColumnElement[bool]):
+    """Whether a JSON text list of strings holds a tag: ``json_each`` on SQLite,
+    ``json_array_elements_text`` on PostgreSQL (the column is text, not jsonb)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("tag", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], tag: ColumnElement[Any]) -> None:
+        self.column = column
+        self.tag = tag
+
+
+@compiles(HasTag)
+def _has_tag_sqlite(element: HasTag, compiler: Any, **kw: Any) -> str:
+    column, tag = compiler.process(element.column, **kw), compiler.process(element.tag, **kw)
+    # Both parts are SQL the compiler wrote: a column and a bound parameter.
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {tag})"  # noqa: S608
+
+
+@compiles(HasTag, "postgresql")
+def _has_tag_postgresql(element: HasTag, compiler: Any, **kw: Any) -> str:
+    column, tag = compiler.process(element.column, **kw), compiler.process(element.tag, **kw)
+    query = "SELECT 1 FROM json_array_elements_text(CAST({} AS json)) AS tag(value) WHERE"
+    return f"EXISTS ({query.format(column)} tag.value = {tag})"

@@ -51,3 +51,13 @@ IDEMPOTENCY_KEY_HOURS = 24
 MAX_SNOOZE_DAYS = 365
 # Mute rules one user may keep: each publish checks its recipients' rules.
 MAX_MUTE_RULES = 100
+# A notification's category (its inbox tab) and tags, in characters and in number; a filter
+# may ask for at most as many tags as a notification can have.
+MAX_CATEGORY_LENGTH = 100
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 100
+# Actions on one notification, and the characters of each one's id, label and URL.
+MAX_ACTIONS = 10
+MAX_ACTION_ID_LENGTH = 100
+MAX_ACTION_LABEL_LENGTH = 200
+MAX_ACTION_URL_LENGTH = 2_000

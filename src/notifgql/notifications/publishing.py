@@ -41,6 +41,16 @@ from notifgql.db.models import notification_activities as na
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
 from notifgql.notifications import idempotency
+from notifgql.notifications.actions import (
+    ACTIONS,
+    CATEGORY,
+    TAGS,
+    NewAction,
+    action_required,
+    check_labels,
+    stored_actions,
+    unique_tags,
+)
 from notifgql.notifications.changeset import encode as encode_changeset
 from notifgql.notifications.events import EventKind, InboxEvent
 from notifgql.notifications.fields import (
@@ -118,6 +128,9 @@ class NotificationContent:
     mention: bool = False
     action_required: bool = False
     made_by_automation: bool = False
+    category: str | None = field(default=None, metadata=described(CATEGORY))
+    tags: tuple[str, ...] = field(default_factory=tuple, metadata=described(TAGS))
+    actions: tuple[NewAction, ...] = field(default_factory=tuple, metadata=described(ACTIONS))
     expires_at: datetime | None = field(
         default=None, metadata=described("After this time the notification is shown nowhere.")
     )
@@ -224,6 +237,8 @@ def validate(request: Publish) -> None:
             )
     for value in (request.activity, request.content):
         _check_fields(value)
+    content = request.content
+    check_labels(content.OWNER, content.category, content.tags, content.actions)
     encode_changeset(request.activity.changeset, parameter=f"{NewActivity.OWNER}.changeset")
 
 
@@ -327,7 +342,11 @@ def _notification_values(
     now: datetime,
 ) -> dict[str, Any]:
     content, activity = request.content, request.activity
+    actions = stored_actions(content.actions)
     return _as_dict(content) | {
+        "tags": unique_tags(content.tags),
+        "actions": actions,
+        "action_required": action_required(content.action_required, actions),
         "organization_id": organization_id,
         "group_key": group_key,
         "title": content.title or activity.title,

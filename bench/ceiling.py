@@ -55,7 +55,8 @@ _COLUMNS = (
     "notifications.changeset, notifications.read_at, notifications.seen_at, "
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
     "notifications.activity_at, notifications.group_key, notifications.expires_at, "
-    "notifications.withdrawn_at, notifications.activity_count, notifications.snoozed_until"
+    "notifications.withdrawn_at, notifications.activity_count, notifications.snoozed_until, "
+    "notifications.category, notifications.tags, notifications.actions"
 )
 # The viewer's inbox as every read of notifgql's sees it: withdrawn, expired and snoozed
 # notifications left out ($3: now).

@@ -123,9 +123,13 @@ async def server(settings: Settings) -> AsyncIterator[TestServer]:
     app = create_app(settings)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
-    await empty(app[appkeys.DATABASE])
-    yield test_server
-    await test_server.close()
+    # Closed even when emptying fails: an app left running keeps its pools and its
+    # background tasks (the snooze waker polls four times a second) for the whole session.
+    try:
+        await empty(app[appkeys.DATABASE])
+        yield test_server
+    finally:
+        await test_server.close()
 
 
 @pytest.fixture

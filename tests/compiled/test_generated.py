@@ -55,6 +55,7 @@ TITLES = ["Build failed", "Zaključak “quoted” ✓", "日本語 😀", "\\ b
 async def seeded(api: Api) -> list[int]:
     """An inbox with every state, nulls and unicode; and a neighbour's row."""
     ids = []
+    later = datetime.now(UTC) + timedelta(days=1)
     for n in range(12):
         at = BASE + timedelta(minutes=n)
         ids.append(
@@ -74,6 +75,9 @@ async def seeded(api: Api) -> list[int]:
                 action_required=n % 3 == 0,
                 last_action_at=None if n % 4 else at + timedelta(days=1),
                 changeset=[None, {"z": 1, "a": -0.0}, ["x", 1.5], "text"][n % 4],
+                category=[None, "work", "home"][n % 3],
+                tags=[[], ["ship"], ["ship", "q3"]][n % 3],
+                snoozed_until=later if n % 6 == 5 else None,
                 created_at=at,
             )
         )
@@ -118,6 +122,9 @@ FILTERS = st.fixed_dictionaries(
         "mention": st.booleans(),
         "actionRequired": st.booleans(),
         "targetType": st.sampled_from(["task", "TASK", "Straße", "none"]),
+        "category": st.sampled_from(["work", "home", "none"]),
+        "tags": st.lists(st.sampled_from(["ship", "q3", "none"]), max_size=2),
+        "snoozed": st.booleans(),
     },
 )
 
@@ -162,6 +169,12 @@ def documents(draw: st.DrawFn, ids: list[int]) -> tuple[str, dict[str, Any]]:
             definitions.append("$c: NotificationFilter")
             inner = draw(selection(NotificationCounts))
             selections.append(f"notificationCounts(filter: $c) {{ {inner} }}")
+    # A tabbed inbox's badges: sibling counts, answered together by a plan.
+    for n in range(draw(st.integers(0, 3))):
+        variables[f"t{n}"] = draw(FILTERS)
+        definitions.append(f"$t{n}: NotificationFilter")
+        inner = draw(selection(NotificationCounts))
+        selections.append(f"tab{n}: notificationCounts(filter: $t{n}) {{ {inner} }}")
     head = f"query Generated({', '.join(definitions)})" if definitions else "query Generated"
     return " ".join([head + " { " + " ".join(selections) + " }", *fragments]), variables
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import event
-
 from tests.client import ALICE, ALICE_ELSEWHERE, BOB, Api, Person
 from tests.graphql.documents import assert_error
 from tests.graphql.test_publish import publish, rows, task
@@ -151,33 +149,6 @@ class TestFilters:
         body = await api.gql(LIST, {"f": {"tags": [f"t{n}" for n in range(21)]}})
         assert_error(body, "BAD_USER_INPUT")
         assert body["errors"][0]["message"].startswith("filter.tags"), body
-
-    async def test_aliased_tab_counts_cost_one_statement_each(self, api: Api) -> None:
-        await publish(api, tabbed(["1001"]))
-        await publish(api, tabbed(["1001"], category="home") | {"groupKey": "b"})
-        statements: list[str] = []
-
-        def seen(*args: Any) -> None:
-            statements.append(args[2])
-
-        query = (
-            '{ work: notificationCounts(filter: {category: "work"}) { total unread }'
-            ' home: notificationCounts(filter: {category: "home"}) { total }'
-            ' none: notificationCounts(filter: {category: "none"}) { total } }'
-        )
-        engine = api.database.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
-            data = await api.data(query)
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
-        assert data == {
-            "work": {"total": 1, "unread": 1},
-            "home": {"total": 1},
-            "none": {"total": 0},
-        }
-        assert len([sql for sql in statements if "notifications" in sql]) <= 3, statements
-        assert len(statements) <= 3, statements
 
 
 class TestActionRequired:

@@ -141,6 +141,14 @@ async def notification_counts(connect: Connect, viewer: Viewer, spec: Notificati
         return await queries.counts(conn, viewer, spec)
 
 
+async def notification_counts_of(
+    connect: Connect, viewer: Viewer, specs: Sequence[NotificationFilter]
+) -> list[Counts]:
+    """The badge numbers of several filters (tabs), counted together."""
+    async with connect() as conn:
+        return await queries.counts_of(conn, viewer, specs)
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityListing:
     """One window of a notification's activities with its cursors."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -119,8 +119,14 @@ _BOUNDS = (
 )
 
 
-def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, Any]]:
-    """The shape of ``spec`` inside the viewer's inbox, and the parameters it binds."""
+def bound(
+    viewer: Viewer, spec: NotificationFilter, prefix: str = "w_"
+) -> tuple[Shape, dict[str, Any]]:
+    """The shape of ``spec`` inside the viewer's inbox, and the parameters it binds.
+
+    The filter's own parameters are named with ``prefix``, so that several filters can
+    share one statement; the inbox's (``w_org``, ``w_rcp``, ``w_now``) are always named so.
+    """
     params: dict[str, Any] = {
         "w_org": viewer.organization_id,
         "w_rcp": viewer.recipient_id,
@@ -129,7 +135,7 @@ def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, An
     shape: list[tuple[Any, ...]] = []
     if spec.ids is not None:
         shape.append(("ids", bool(spec.ids)))
-        params["w_ids"] = list(spec.ids)
+        params[f"{prefix}ids"] = list(spec.ids)
     if spec.snoozed is not None:
         shape.append(("snoozed", spec.snoozed))
     for name in (*_STATES, *_FLAGS):
@@ -139,43 +145,70 @@ def bound(viewer: Viewer, spec: NotificationFilter) -> tuple[Shape, dict[str, An
     if spec.tags:
         # How many tags is the shape; which ones, the parameters.
         shape.append(("tags", len(spec.tags)))
-        params |= {f"w_tag_{n}": tag for n, tag in enumerate(spec.tags)}
+        params |= {f"{prefix}tag_{n}": tag for n, tag in enumerate(spec.tags)}
     for name in ("target_type", "project_id", "category", *(entry[0] for entry in _BOUNDS)):
         value = getattr(spec, name)
         if value is not None:
             shape.append((name,))
-            params[f"w_{name}"] = value
+            params[f"{prefix}{name}"] = value
     return tuple(shape), params
+
+
+def _unbound(name: str, type_: Any, *, expanding: bool = False) -> Any:
+    return bindparam(name, type_=type_, expanding=expanding)
 
 
 @lru_cache(maxsize=512)
 def where_shape(shape: Shape) -> ColumnElement[bool]:
     """The WHERE clause of a shape, inside an inbox, its values left as parameters."""
-    return _clause(shape, None)
+    return and_(_inbox(_unbound), _narrowing(shape, _unbound, "w_"))
+
+
+# The WHERE clause of a shape is these two parts: several shapes counted in one statement
+# (tabs) restrict it to the inbox once and tell their rows apart by their narrowings.
+
+
+@lru_cache(maxsize=1)
+def where_inbox() -> ColumnElement[bool]:
+    """The viewer's inbox, less what is shown nowhere; its values left as parameters."""
+    return _inbox(_unbound)
+
+
+@lru_cache(maxsize=512)
+def narrowing(shape: Shape, prefix: str) -> ColumnElement[bool]:
+    """What a shape asks of a row of the inbox; its own parameters named with ``prefix``."""
+    return _narrowing(shape, _unbound, prefix)
 
 
 def where(viewer: Viewer, spec: NotificationFilter) -> ColumnElement[bool]:
     """The WHERE clause for ``spec`` inside the viewer's inbox, its values bound in."""
     shape, params = bound(viewer, spec)
-    return _clause(shape, params)
 
-
-def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
     def param(name: str, type_: Any, *, expanding: bool = False) -> Any:
-        if values is None:
-            return bindparam(name, type_=type_, expanding=expanding)
-        return bindparam(name, values[name], type_=type_, expanding=expanding)
+        return bindparam(name, params[name], type_=type_, expanding=expanding)
 
+    return and_(_inbox(param), _narrowing(shape, param, "w_"))
+
+
+class Param(Protocol):
+    def __call__(self, name: str, type_: Any, *, expanding: bool = False) -> Any: ...
+
+
+def _inbox(param: Param) -> ColumnElement[bool]:
     # Plain text parameters: the comparison then takes the columns' own collation, the
     # one the inbox indexes are built with, so that they serve it.
-    clauses: list[ColumnElement[bool]] = [
+    return and_(
         t.c.organization_id == param("w_org", Text()),
         t.c.recipient_id == param("w_rcp", Text()),
         # Withdrawn and expired notifications are shown nowhere, from the moment they are:
         # every read and every mark goes through this clause.
         t.c.withdrawn_at.is_(None),
         or_(t.c.expires_at.is_(None), t.c.expires_at > param("w_now", t.c.expires_at.type)),
-    ]
+    )
+
+
+def _narrowing(shape: Shape, param: Param, prefix: str) -> ColumnElement[bool]:
+    clauses: list[ColumnElement[bool]] = []
     # Snoozed ones are hidden from lists and counts until they wake up, unless the filter
     # asks for them. A lookup by id finds them (the person who snoozed one can still open
     # it and act on it) unless it says ``snoozed`` too. The time decides, not the waker: a
@@ -191,7 +224,7 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
             continue
         if name == "ids":
             clauses.append(
-                t.c.id.in_(param("w_ids", t.c.id.type, expanding=True))
+                t.c.id.in_(param(f"{prefix}ids", t.c.id.type, expanding=True))
                 if wanted[0]
                 else literal(False)
             )
@@ -203,17 +236,19 @@ def _clause(shape: Shape, values: dict[str, Any] | None) -> ColumnElement[bool]:
         elif name == "target_type":
             # Both sides lowered by the database: Python's lower() folds non-ASCII letters
             # that SQLite's does not, and then a stored "TÂCHE" would not match itself.
-            value = param("w_target_type", Text())
+            value = param(f"{prefix}target_type", Text())
             clauses.append(func.lower(t.c.target_type) == func.lower(value))
         elif name == "project_id":
-            clauses.append(t.c.project_id == param("w_project_id", BigInteger()))
+            clauses.append(t.c.project_id == param(f"{prefix}project_id", BigInteger()))
         elif name == "category":
-            clauses.append(t.c.category == param("w_category", Text()))
+            clauses.append(t.c.category == param(f"{prefix}category", Text()))
         elif name == "tags":
-            clauses.extend(HasTag(t.c.tags, param(f"w_tag_{n}", Text())) for n in range(wanted[0]))
+            clauses.extend(
+                HasTag(t.c.tags, param(f"{prefix}tag_{n}", Text())) for n in range(wanted[0])
+            )
         else:
             column, compare = bounds[name]
-            clauses.append(compare(column, param(f"w_{name}", column.type)))
+            clauses.append(compare(column, param(f"{prefix}{name}", column.type)))
     return and_(*clauses)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 NOW = "2026-11-01 00:00:00+00"
 
 
@@ -221,6 +221,8 @@ SENTENCES = [
     "Budget approved for Q4; procurement will reach out.",
     "Re-ran the benchmark: p99 went from 480 ms to 95 ms.",
 ]
+# Tabs of the inbox (bench's tabs scenario): four in five notifications have a category.
+CATEGORIES = ["mentions", "approvals", "billing", "comments", "updates"]
 REASONS = ["mentioned", "assigned", "subscribed", "author", "watching", "review_requested"]
 STATUSES = ["open", "in_progress", "in_review", "done", "blocked"]
 
@@ -237,6 +239,7 @@ def insert_sql() -> str:
     reason = _pick(REASONS, "s.u_reason")
     status_from = _pick(STATUSES, "s.u_cs")
     status_to = _pick(STATUSES, "s.u_cs2")
+    category = _pick(CATEGORIES, "s.u_category / 0.8")
     last_action_at = (
         "CASE WHEN s.u_last < 0.10 "
         f"THEN least(s.created_at + s.u_last_lag * interval '14 days', '{NOW}') END"
@@ -247,7 +250,8 @@ INSERT INTO notifications (
     target_type, target_id, target_title, target_label, parent_type, parent_id, parent_title,
     root_type, root_id, project_id, resource, reason, important, mention, action_required,
     made_by_automation, new_activities_count, first_unread_activity_id, changeset,
-    read_at, seen_at, dismissed_at, last_action_at, created_at, activity_at, group_key
+    read_at, seen_at, dismissed_at, last_action_at, created_at, activity_at, group_key,
+    category
 )
 SELECT
     s.org,
@@ -299,7 +303,8 @@ SELECT
     {last_action_at},
     s.created_at,
     coalesce({last_action_at}, s.created_at),
-    'notification:' || gen_random_uuid()
+    'notification:' || gen_random_uuid(),
+    CASE WHEN s.u_category < 0.8 THEN {category} END
 FROM (
     SELECT
         r.org, r.rcpt,
@@ -310,7 +315,7 @@ FROM (
         random() AS u_flags2, random() AS u_flags3, random() AS u_nac, random() AS u_cs,
         random() AS u_cs2, random() AS u_read, random() AS u_dismiss, random() AS u_lag,
         1 + floor(random() * 5000000)::bigint AS target_id,
-        random() AS u_last, random() AS u_last_lag,
+        random() AS u_last, random() AS u_last_lag, random() AS u_category,
         '{NOW}'::timestamptz - (random() ^ 1.5) * interval '365 days' AS created_at
     FROM unnest($1::text[], $2::text[], $3::int[]) AS r(org, rcpt, n)
     CROSS JOIN LATERAL generate_series(1, r.n) AS g(i)

@@ -44,6 +44,7 @@ SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk 
 # What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget,
 # and what it keeps besides for the publish scenarios when they run.
 RESERVE_S = 22.0
+TABS_RESERVE_S = 16.0
 PUBLISH_RESERVE_S = 35.0
 
 NODE_FIELDS = (
@@ -65,6 +66,20 @@ WALK_QUERY = (
 COUNTS_QUERY = (
     "query Counts { notificationCounts { total unread unseen important mentions actionRequired } }"
 )
+# A tabbed inbox's badges: one aliased count per tab, by category (see dataset.CATEGORIES).
+TABS = tuple(dataset.CATEGORIES)
+
+
+def tabs_query(tabs: Sequence[str]) -> str:
+    """One request with each tab's unread badge."""
+    counts = " ".join(
+        f'{tab}: notificationCounts(filter: {{category: "{tab}"}}) {{ unread }}' for tab in tabs
+    )
+    return f"query Tabs {{ {counts} }}"
+
+
+TAB_QUERY = tabs_query(TABS[:1])
+TABS_QUERY = tabs_query(TABS)
 MARK_QUERY = "mutation MarkAllSeen { markAllSeen { count } }"
 CREATE_QUERY = (
     "mutation Create($input: CreateNotificationInput!) "
@@ -129,6 +144,7 @@ class Config:
     # existing group of 100: timed calls per side, one at a time.
     publish_rounds: int
     publish_trials: int
+    tabs_rounds: int  # rounds of `other_seconds` runs: one tab's badge against five tabs'
     grouped_trials: int
     profile: bool
     # Quick: every round runs each headline scenario's servers A B B A (a ratio per round
@@ -160,6 +176,7 @@ class Config:
                 mark_trials=2,
                 publish_rounds=2,
                 publish_trials=2,
+                tabs_rounds=3,
                 grouped_trials=5,
                 profile=False,
                 abba=True,
@@ -177,6 +194,7 @@ class Config:
                 mark_trials=5,
                 publish_rounds=3,
                 publish_trials=7,
+                tabs_rounds=3,
                 grouped_trials=15,
                 profile=True,
                 write_readme=True,
@@ -187,6 +205,7 @@ class Config:
                 "rounds": args.rounds,
                 "other_rounds": args.rounds,
                 "publish_rounds": args.rounds,
+                "tabs_rounds": args.rounds,
             }
         if args.seconds is not None:
             changes |= {"seconds": args.seconds, "other_seconds": args.seconds}
@@ -591,6 +610,13 @@ class Bench:
         write("list.ceiling", [("POST", "/graphql/list", t, b) for t, b in listing])
         write("counts.notifgql", [("POST", "/graphql", t, b) for t, b in counts])
         write("counts.ceiling", [("POST", "/graphql/counts", t, b) for t, b in counts])
+        write(
+            "tabs1.notifgql", [("POST", "/graphql", self.token(v), gql(TAB_QUERY)) for v in viewers]
+        )
+        write(
+            "tabs5.notifgql",
+            [("POST", "/graphql", self.token(v), gql(TABS_QUERY)) for v in viewers],
+        )
         write("page1.notifgql", [("POST", "/graphql", t, b) for t, b in page1])
         write("deep.notifgql", [("POST", "/graphql", t, b) for t, b in deep])
         write("page1.ceiling", [("POST", "/graphql/list", t, b) for t, b in page1])
@@ -690,6 +716,15 @@ class Bench:
         if made[0] != {"created": 2, "updated": 0} or made[0] != made[1]:
             raise BenchFailure(f"publish differs: {answers[0]} vs {answers[1]}")
         checked.append("publish (counts)")
+        # Tabs: each of the five badges is what that tab asks alone, and some are not 0.
+        token = self.token(large)
+        five = graphql(notifgql.url + "/graphql", token, TABS_QUERY)
+        alone = {
+            tab: graphql(notifgql.url + "/graphql", token, tabs_query([tab]))[tab] for tab in TABS
+        }
+        if five != alone or not any(badge["unread"] for badge in five.values()):
+            raise BenchFailure(f"five tabs answer {five}, each alone {alone}")
+        checked.append("five tabs as each alone")
         self.results.checks["identical"] = checked
         say("ceiling and notifgql answer identical data: " + "; ".join(checked))
         # Every replayed request succeeds on its server.
@@ -874,6 +909,7 @@ class Bench:
         }
         per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
         reserve = RESERVE_S + (PUBLISH_RESERVE_S if self.config.wants_publish() else 0.0)
+        reserve += TABS_RESERVE_S if self.config.wants("tabs") else 0.0
         deadline = self.started + self.config.budget_s - reserve if self.config.budget_s else None
         round_s = 0.0
         roots = {server.pid for entries in groups.values() for _, server, _ in entries}
@@ -1267,7 +1303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma list of scenarios: list,counts,deep,jsonapi,create,mark,publish,"
+        help="comma list of scenarios: list,counts,deep,jsonapi,tabs,create,mark,publish,"
         "publish1000,grouped,workers",
     )
     args = parser.parse_args(argv)
@@ -1300,6 +1336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_readme(BENCH / "README.md", table)
         say("results table written into bench/README.md")
     say(f"done in {results.meta['elapsed_s']:.0f}s; raw figures in {out}")
+    if report.tabs_ratios(results):
+        print(report.tabs_spread(results))
+        print(report.tabs_line(results))
     if report.has_publish(results):
         print(report.publish_spreads(results))
         print(report.publish_line(results))
@@ -1322,6 +1361,7 @@ def run(bench: Bench, has_statements: bool) -> Results:
         "other_rounds": config.other_rounds,
         "other_seconds": config.other_seconds,
         "publish_rounds": config.publish_rounds,
+        "tabs_rounds": config.tabs_rounds,
         "publish_trials": config.publish_trials,
         "grouped_trials": config.grouped_trials,
         "abba": config.abba,
@@ -1376,6 +1416,13 @@ def run(bench: Bench, has_statements: bool) -> Results:
             bench.compare(key, entries, rounds=rounds, seconds=seconds)
         if jsonapi:
             bench.compare("jsonapi", jsonapi, rounds=other_rounds, seconds=other_seconds)
+    if config.wants("tabs"):
+        bench.compare(
+            "tabs",
+            [("one", notifgql, "tabs1.notifgql"), ("five", notifgql, "tabs5.notifgql")],
+            rounds=config.tabs_rounds,
+            seconds=other_seconds,
+        )
     if config.wants("mark"):
         bench.mark_all_seen(notifgql)
     if config.wants("create"):

@@ -66,6 +66,8 @@ RATIOS: dict[str, tuple[str, str, str]] = {
     "jsonapi": ("notifgql", "ceiling", "rps"),
     "create": ("notifgql", "ceiling", "rps"),
     "publish": ("notifgql", "ceiling", "rps"),
+    # Badges of a tabbed inbox: what five tabs cost against one (throughput of one ÷ five).
+    "tabs": ("one", "five", "rps"),
 }
 # The figures of the last line, in order: (scenario, label).
 HEADLINE = (
@@ -187,6 +189,37 @@ def publish_line(results: Results) -> str:
     return " ".join(f"{label} {median(publish_ratios(results, key)):.2f}" for key, label in PUBLISH)
 
 
+def tabs_ratios(results: Results) -> list[float]:
+    """Per-round ratios of the tabs figure: five tabs' cost over one tab's."""
+    return per_round(results, "tabs")
+
+
+def tabs_spread(results: Results) -> str:
+    """The tabs figure with its min–max (and IQR) over rounds."""
+    return "tabs ratios: " + _spread_text("tabs5/tabs1", tabs_ratios(results), "rounds")
+
+
+def tabs_line(results: Results) -> str:
+    """``tabs5/tabs1 T.TT``."""
+    return f"tabs5/tabs1 {median(tabs_ratios(results)):.2f}"
+
+
+def tabs_markdown(results: Results) -> list[str]:
+    """The tabs scenario, a sentence."""
+    found = results.scenarios.get("tabs")
+    if not found:
+        return []
+    one, five = found["one"], found["five"]
+    return [
+        "",
+        "Badges for a tabbed inbox (notifgql against itself, random viewers): one tab "
+        f"{spread(_values(one, 'rps'))} req/s, p50 {median(_values(one, 'p50_ms')):.1f} ms; "
+        f"five tabs {spread(_values(five, 'rps'))} req/s, p50 "
+        f"{median(_values(five, 'p50_ms')):.1f} ms; five tabs cost "
+        f"**{spread(tabs_ratios(results), 2)}** × one (median of per-round ratios).",
+    ]
+
+
 def load(meta: dict[str, Any]) -> str:
     """How the load was applied, in one sentence."""
     head = (
@@ -296,6 +329,7 @@ def markdown(meta: dict[str, Any], results: Results) -> str:
             f"notifgql {spread(mark['notifgql_ms'])} ms, bare UPDATE through asyncpg "
             f"{spread(mark['bare_ms'])} ms, ratio **{mark['ratio']:.2f}**.",
         ]
+    lines += tabs_markdown(results)
     lines += publish_markdown(results)
     workers = results.workers
     lines.append("")
@@ -395,6 +429,7 @@ def targets(results: Results) -> list[str]:
     mark = results.mark_all_seen.get("ratio", math.nan)
     publish = median(publish_ratios(results, "publish"))
     many = median(publish_ratios(results, "publish1000"))
+    tabs = median(tabs_ratios(results))
 
     def row(name: str, value: str, ok: bool | None) -> str:
         return f"| {name} | {value} | {_mark(ok)} |"
@@ -424,6 +459,11 @@ def targets(results: Results) -> list[str]:
             "deep page ≤ 1.5 × page 1",
             f"{h['deep']:.2f}",
             h["deep"] <= 1.5 if known(h["deep"]) else None,
+        ),
+        row(
+            "badges for five tabs ≤ 2 × one tab",
+            f"{tabs:.2f}",
+            tabs <= 2 if known(tabs) else None,
         ),
         row("markAllSeen ≤ 1.5 × bare UPDATE", f"{mark:.2f}", mark <= 1.5 if known(mark) else None),
         row(

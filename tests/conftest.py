@@ -124,7 +124,7 @@ async def server(settings: Settings) -> AsyncIterator[TestServer]:
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     # Closed even when emptying fails: an app left running keeps its pools and its
-    # background tasks (the snooze waker polls four times a second) for the whole session.
+    # background tasks (the clock polls four times a second) for the whole session.
     try:
         await empty(app[appkeys.DATABASE])
         yield test_server

@@ -58,12 +58,12 @@ def check_purges(url: str, cwd: Path) -> None:
 
     result = purge(url, cwd)
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == "purged notifications=3 activities=0 idempotency_keys=0\n"
+    assert result.stdout == "purged notifications=3 activities=0 idempotency_keys=0 removals=0\n"
     assert asyncio.run(titles(url)) == {"read 40 days ago", "unread"}
 
     result = purge(url, cwd, NOTIFGQL_RETENTION_DAYS="30")
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == "purged notifications=1 activities=0 idempotency_keys=0\n"
+    assert result.stdout == "purged notifications=1 activities=0 idempotency_keys=0 removals=0\n"
     assert asyncio.run(titles(url)) == {"unread"}
 
 

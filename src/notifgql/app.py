@@ -20,13 +20,14 @@ from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
 from notifgql.home import home
+from notifgql.notifications import clock
 from notifgql.notifications.broker_postgres import PostgresBroker
 from notifgql.notifications.broker_redis import RedisBroker
+from notifgql.notifications.changes import ChangeTokens
 from notifgql.notifications.counts_hub import CountsHub, read_counts
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.notifications.retention import purge_periodically
-from notifgql.notifications.snoozing import wake_periodically
 from notifgql.observability import Metrics, install_request_ids, request_middleware
 from notifgql.rest import add_routes as add_rest_routes
 from notifgql.settings import Settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.METRICS] = metrics
     app[appkeys.CURSORS] = CursorCodec(settings.jwt_secret)
     app[appkeys.ACTIVITY_CURSORS] = CursorCodec(settings.jwt_secret, purpose="activity")
+    app[appkeys.CHANGE_TOKENS] = ChangeTokens(settings.jwt_secret, settings.change_history_days)
     app[appkeys.SUBSCRIPTION_SLOTS] = SubscriptionSlots(settings.max_subscriptions_per_viewer)
     authenticator = create_authenticator(settings)
     app[appkeys.AUTHENTICATOR] = authenticator
@@ -54,7 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_retention)
-    app.cleanup_ctx.append(_waker)
+    app.cleanup_ctx.append(_clock)
 
     schema = build_schema(settings)
     app[appkeys.DOCUMENTS] = schema.documents
@@ -121,6 +123,8 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
             app[appkeys.DATABASE],
             retention_days=settings.retention_days,
             interval=settings.purge_interval_seconds,
+            history_days=settings.change_history_days,
+            publisher=app[appkeys.BROKER],
         ),
         name="notifgql-purge",
     )
@@ -130,12 +134,12 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-async def _waker(app: web.Application) -> AsyncIterator[None]:
-    """Wake snoozed notifications in the background, from the start: some may be due."""
+async def _clock(app: web.Application) -> AsyncIterator[None]:
+    """Wake snoozes and note expiries in the background, from the start: some may be due."""
     stop = asyncio.Event()
     database = app[appkeys.DATABASE]
     task = asyncio.create_task(
-        wake_periodically(database, app[appkeys.BROKER], stop), name="notifgql-waker"
+        clock.run(database, app[appkeys.BROKER], stop), name="notifgql-clock"
     )
     yield
     stop.set()

@@ -7,6 +7,7 @@ from aiohttp import web
 from notifgql.db.engine import Database
 from notifgql.graphql.documents import Documents
 from notifgql.graphql.slots import SubscriptionSlots
+from notifgql.notifications.changes import ChangeTokens
 from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
@@ -19,6 +20,7 @@ DATABASE = web.AppKey("database", Database)
 BROKER = web.AppKey("broker", LocalBroker)
 CURSORS = web.AppKey("cursors", CursorCodec)
 ACTIVITY_CURSORS = web.AppKey("activity_cursors", CursorCodec)
+CHANGE_TOKENS = web.AppKey("change_tokens", ChangeTokens)
 METRICS = web.AppKey("metrics", Metrics)
 DOCUMENTS = web.AppKey("documents", Documents)
 COUNTS_HUB = web.AppKey("counts_hub", CountsHub)

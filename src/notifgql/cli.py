@@ -340,7 +340,12 @@ def _purge(settings: Settings, _args: argparse.Namespace) -> int:
             revision = await migrate.current_revision(database)
             if revision != head:
                 return revision, None
-            return revision, await purge(database, retention_days=settings.retention_days)
+            purged = await purge(
+                database,
+                retention_days=settings.retention_days,
+                history_days=settings.change_history_days,
+            )
+            return revision, purged
         finally:
             await database.dispose()
 
@@ -363,7 +368,7 @@ def _purge(settings: Settings, _args: argparse.Namespace) -> int:
         return 1
     print(
         f"purged notifications={purged.notifications} activities={purged.activities} "
-        f"idempotency_keys={purged.idempotency_keys}"
+        f"idempotency_keys={purged.idempotency_keys} removals={purged.removals}"
     )
     return 0
 

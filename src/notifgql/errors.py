@@ -80,6 +80,13 @@ class BadUserInput(NotifGqlError):
     status = 400
 
 
+class ResyncRequired(NotifGqlError):
+    """A change-feed position older than the history kept: the client must sync afresh."""
+
+    code = "RESYNC_REQUIRED"
+    status = 410
+
+
 class TooManySubscriptions(NotifGqlError):
     code = "TOO_MANY_SUBSCRIPTIONS"
     status = 429

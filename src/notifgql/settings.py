@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, le=36_500)
     # Seconds between two purges by a serving process; 0 leaves purging to `notifgql purge`.
     purge_interval_seconds: float = Field(default=3600, ge=0, le=366 * 86_400)
+    # The change feed (inboxChanges) can tell what changed since a position this many days
+    # old; an older one must sync from scratch (RESYNC_REQUIRED).
+    change_history_days: int = Field(default=30, ge=1, le=36_500)
 
     # Request limits, checked before anything executes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

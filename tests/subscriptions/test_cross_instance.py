@@ -91,7 +91,7 @@ class TestWakeUpWithTwoWakers:
     async def test_subscribers_on_the_other_instance_hear_it_once(
         self, api: Api, other_api: Api, sockets: Sockets, other_server: TestServer
     ) -> None:
-        wakers = [task for task in asyncio.all_tasks() if task.get_name() == "notifgql-waker"]
+        wakers = [task for task in asyncio.all_tasks() if task.get_name() == "notifgql-clock"]
         assert len(wakers) == 2
         assert not any(task.done() for task in wakers)
         read = datetime.now(UTC) - timedelta(days=1)

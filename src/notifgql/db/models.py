@@ -1,6 +1,7 @@
 """The tables: notifications (the inbox lines), activities (what happened to each line's
 thing), which activities each line shows, and idempotency keys (the first result of a
-retried publish), and each user's mute rules."""
+retried publish), each user's mute rules, and what the change feed keeps: each inbox's
+change counter and the notifications deleted from it."""
 
 from __future__ import annotations
 
@@ -145,6 +146,11 @@ class NotificationRow(NamedTuple):
     tags: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
     # What the recipient may do about it: a JSON list of objects, each with its status.
     actions: Annotated[Any, Col(JSONText, nullable=False, server_default="[]")]
+    # The inbox's version (``inboxes.version``) of the transaction that last changed it:
+    # its place in the inbox's change feed.
+    change_version: Annotated[int, Col(BigInteger, nullable=False, server_default=text("0"))]
+    # When the change feed noted that it expired (expiry itself writes nothing).
+    expired_at: Annotated[datetime | None, Col(UTCDateTime)]
 
 
 notifications = table_of("notifications", NotificationRow)
@@ -181,6 +187,21 @@ Index(
     notifications.c.organization_id,
     notifications.c.recipient_id,
     unique=True,
+)
+# The change feed walks one inbox's rows in version order.
+Index(
+    "ix_notifications_inbox_changes",
+    notifications.c.organization_id,
+    notifications.c.recipient_id,
+    notifications.c.change_version,
+    notifications.c.id,
+)
+# The clock notes expiries: it polls only the rows that will expire and have not yet.
+Index(
+    "ix_notifications_expiring",
+    notifications.c.expires_at,
+    postgresql_where=notifications.c.expires_at.is_not(None) & notifications.c.expired_at.is_(None),
+    sqlite_where=notifications.c.expires_at.is_not(None) & notifications.c.expired_at.is_(None),
 )
 # The waker polls only the snoozed rows, a handful beside the whole table.
 Index(
@@ -273,3 +294,38 @@ Index(
     mute_rules.c.organization_id,
     mute_rules.c.recipient_id,
 )
+
+
+class InboxRow(NamedTuple):
+    """One inbox's change counter.
+
+    Every transaction that changes an inbox's notifications first takes the next version
+    here (``UPDATE … SET version = version + 1``), holding the row's lock until it commits:
+    versions are therefore given, and committed, in order, and a reader that sees version
+    V sees every change up to V. The rows it changes carry that version.
+    """
+
+    organization_id: Annotated[str, Col(OpaqueId, primary_key=True)]
+    recipient_id: Annotated[str, Col(OpaqueId, primary_key=True)]
+    version: Annotated[int, Col(BigInteger, nullable=False)]
+    # The newest version of a removal forgotten (pruned with the change history): a client
+    # that last synced before it has missed something and must start over.
+    forgotten_through: Annotated[int, Col(BigInteger, nullable=False, server_default=text("0"))]
+
+
+inboxes = table_of("inboxes", InboxRow)
+
+
+class NotificationRemovalRow(NamedTuple):
+    """A notification deleted from an inbox (by retention), kept for the change feed."""
+
+    organization_id: Annotated[str, Col(OpaqueId, primary_key=True)]
+    recipient_id: Annotated[str, Col(OpaqueId, primary_key=True)]
+    version: Annotated[int, Col(BigInteger, primary_key=True)]
+    notification_id: Annotated[int, Col(BigInteger, primary_key=True)]
+    removed_at: Annotated[datetime, Col(UTCDateTime, nullable=False)]
+
+
+notification_removals = table_of("notification_removals", NotificationRemovalRow)
+# The change history is pruned by age.
+Index("ix_notification_removals_removed_at", notification_removals.c.removed_at)

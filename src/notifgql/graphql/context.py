@@ -11,6 +11,7 @@ from notifgql.auth import Viewer
 from notifgql.db.engine import Database
 from notifgql.errors import ServiceUnavailable, Unauthenticated
 from notifgql.graphql.slots import SubscriptionSlots
+from notifgql.notifications.changes import ChangeTokens
 from notifgql.notifications.counts_hub import CountsHub
 from notifgql.notifications.local_broker import LocalBroker
 from notifgql.notifications.pagination import CursorCodec
@@ -25,6 +26,7 @@ class Context:
     broker: LocalBroker
     cursors: CursorCodec
     activity_cursors: CursorCodec
+    change_tokens: ChangeTokens
     counts: CountsHub
     slots: SubscriptionSlots
     viewer_or_none: Viewer | None

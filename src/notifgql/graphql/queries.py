@@ -8,6 +8,7 @@ from notifgql.graphql import roots
 from notifgql.graphql.context import Info
 from notifgql.graphql.inputs import NotificationFilterInput, to_domain_filter
 from notifgql.graphql.types import (
+    InboxChanges,
     MuteRule,
     Notification,
     NotificationConnection,
@@ -77,6 +78,23 @@ class Query:
             info.context.database.reader, viewer, to_domain_filter(filter)
         )
         return NotificationCounts.from_model(found)
+
+    @strawberry.field(
+        description=(
+            "What changed in your inbox after since (a next of an earlier answer; null: from"
+            " nothing, every current notification), oldest change first; first 1..500."
+            " RESYNC_REQUIRED when since is older than the changes kept: start again from"
+            " null."
+        )
+    )
+    async def inbox_changes(
+        self, info: Info, since: str | None = None, first: int | None = 100
+    ) -> InboxChanges:
+        context = info.context
+        found = await roots.inbox_changes(
+            context.database.reader, context.inbox_viewer, context.change_tokens, since, first
+        )
+        return InboxChanges.from_model(found)
 
     @strawberry.field(description="Your mute rules, newest first.")
     async def mute_rules(self, info: Info) -> list[MuteRule]:

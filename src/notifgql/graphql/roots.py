@@ -12,15 +12,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from notifgql.auth import Viewer
 from notifgql.db.models import NotificationRow
 from notifgql.db.reader import Reader
 from notifgql.ids import parse_id
 from notifgql.notifications import activities as activity_reads
-from notifgql.notifications import pagination, queries
+from notifgql.notifications import changes, pagination, queries
 from notifgql.notifications.activities import ShownActivity
-from notifgql.notifications.filters import NotificationFilter
+from notifgql.notifications.changes import Changes, ChangeTokens, Position
+from notifgql.notifications.filters import EVERYTHING, NotificationFilter
 from notifgql.notifications.pagination import CursorCodec
 from notifgql.notifications.queries import Counts
 
@@ -147,6 +149,44 @@ async def notification_counts_of(
     """The badge numbers of several filters (tabs), counted together."""
     async with connect() as conn:
         return await queries.counts_of(conn, viewer, specs)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxChangesAnswer:
+    """One answer of the change feed, its next position sealed into a token."""
+
+    changes: Changes
+    next: str
+    counts: Counts
+
+
+async def inbox_changes(
+    connect: Connect,
+    viewer: Viewer,
+    tokens: ChangeTokens,
+    since: str | None,
+    first: int | None,
+) -> InboxChangesAnswer:
+    """What changed in the viewer's inbox after ``since`` (a token; none: from nothing)."""
+    now = datetime.now(UTC)
+    position = tokens.decode(viewer, since, now)
+    return await inbox_changes_at(connect, viewer, tokens, position, first, now)
+
+
+async def inbox_changes_at(
+    connect: Connect,
+    viewer: Viewer,
+    tokens: ChangeTokens,
+    position: Position,
+    first: int | None,
+    now: datetime,
+) -> InboxChangesAnswer:
+    """What changed after an already opened ``position``."""
+    size = changes.DEFAULT_CHANGES if first is None else first
+    async with connect() as conn:
+        found = await changes.changes_since(conn, viewer, position, size, now)
+        numbers = await queries.counts(conn, viewer, EVERYTHING)
+    return InboxChangesAnswer(found, tokens.encode(viewer, found.next, now), numbers)
 
 
 @dataclass(frozen=True, slots=True)

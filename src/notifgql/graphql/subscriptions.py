@@ -17,15 +17,18 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import strawberry
 
 from notifgql.auth import Viewer
+from notifgql.graphql import roots
 from notifgql.graphql.context import Context, Info
 from notifgql.graphql.slots import Slot
-from notifgql.graphql.types import Notification, NotificationCounts
+from notifgql.graphql.types import InboxChanges, Notification, NotificationCounts
 from notifgql.notifications import queries
+from notifgql.notifications.changes import Position
 from notifgql.notifications.events import EventKind, Inbox
 from notifgql.notifications.subscriber import Subscriber
 
@@ -50,6 +53,22 @@ class Subscription:
     async def notification_counts(self, info: Info) -> AsyncIterator[NotificationCounts]:
         viewer, slot = _admit(info.context)
         return _holding(slot, _counts(info.context, viewer, slot))
+
+    @strawberry.subscription(
+        description=(
+            "What changed after since (as the query inboxChanges answers), at once and until"
+            " caught up, then each change as it commits; none missed, none twice. Reconnect"
+            " with the last next received."
+        )
+    )
+    async def inbox_changes(
+        self, info: Info, since: str | None = None
+    ) -> AsyncIterator[InboxChanges]:
+        context = info.context
+        # Opened before the stream starts: a bad or stale position is refused at once.
+        position = context.change_tokens.decode(context.inbox_viewer, since, datetime.now(UTC))
+        viewer, slot = _admit(context)
+        return _holding(slot, _changes(context, viewer, slot, position))
 
 
 def _admit(context: Context) -> tuple[Viewer, Slot]:
@@ -90,6 +109,38 @@ async def _notifications(
                 row = await queries.get_notification(conn, viewer, event.notification_id)
             if row is not None:
                 yield Notification.from_model(row)
+
+
+async def _changes(
+    context: Context, viewer: Viewer, slot: Slot, position: Position
+) -> AsyncGenerator[InboxChanges, None]:
+    """Answers from ``position`` on: every change is in exactly one of them.
+
+    Events only say "look again": each answer is read from the database after the
+    subscriber's pending events are dropped, so a change that commits during a read has
+    its event queued and is read by the next one, and one that committed before is in
+    this one. A subscriber that falls behind (its events overflow) is merely woken; the
+    next answers carry everything from its position on, never a partial state.
+    """
+    with slot, _subscribed(context, viewer, "counts") as subscriber:
+        slot.go_live()
+        first = True
+        while True:
+            subscriber.skip_pending()
+            answer = await roots.inbox_changes_at(
+                context.database.reader,
+                viewer,
+                context.change_tokens,
+                position,
+                None,
+                datetime.now(UTC),
+            )
+            position = answer.changes.next
+            if first or answer.changes.changed or answer.changes.removed:
+                first = False
+                yield InboxChanges.from_model(answer)
+            if not answer.changes.has_more:
+                await subscriber.next()
 
 
 async def _counts(

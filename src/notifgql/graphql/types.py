@@ -16,7 +16,7 @@ from notifgql.db.models import NotificationRow as Row
 from notifgql.graphql import roots
 from notifgql.graphql.context import Info
 from notifgql.graphql.declared import Declared, Reads, output_type
-from notifgql.graphql.roots import ActivityListing, Listing, Page
+from notifgql.graphql.roots import ActivityListing, InboxChangesAnswer, Listing, Page
 from notifgql.notifications.activities import ShownActivity
 from notifgql.notifications.pagination import MAX_PAGE_SIZE
 from notifgql.notifications.queries import Counts
@@ -238,6 +238,35 @@ class NotificationCounts(Declared):
     important: int = counts.value(lambda found: found.important)
     mentions: int = counts.value(lambda found: found.mentions)
     action_required: int = counts.value(lambda found: found.action_required)
+
+
+inbox_changes = Reads[InboxChangesAnswer]()
+
+
+@output_type(
+    "What changed in your inbox after a position, oldest change first: pass `next` as"
+    " `since` next time."
+)
+class InboxChanges(Declared):
+    changed: list[Notification] = inbox_changes.many(
+        Notification,
+        lambda found: found.changes.changed,
+        "Notifications created or changed since, each as it is now (snoozed ones too).",
+    )
+    removed: list[strawberry.ID] = inbox_changes.value(
+        lambda found: [str(item) for item in found.changes.removed],
+        "Notifications gone from your inbox since: withdrawn, expired or deleted.",
+    )
+    counts: NotificationCounts = inbox_changes.one(
+        NotificationCounts, lambda found: found.counts, "Your badge numbers now."
+    )
+    next: str = inbox_changes.value(
+        lambda found: found.next, "Your position after these changes: the next call's since."
+    )
+    has_more: bool = inbox_changes.value(
+        lambda found: found.changes.has_more,
+        "More changes wait: ask again with since: next at once.",
+    )
 
 
 rule = Reads[MuteRuleRow]()

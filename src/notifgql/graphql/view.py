@@ -78,6 +78,7 @@ class NotifGqlView(GraphQLView[Context, None]):
             broker=app[appkeys.BROKER],
             cursors=app[appkeys.CURSORS],
             activity_cursors=app[appkeys.ACTIVITY_CURSORS],
+            change_tokens=app[appkeys.CHANGE_TOKENS],
             counts=app[appkeys.COUNTS_HUB],
             slots=app[appkeys.SUBSCRIPTION_SLOTS],
             viewer_or_none=viewer,

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, or_, select, update
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput, NotFound
+from notifgql.notifications import versions
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.fields import check_text, described, from_client
 from notifgql.notifications.filters import NotificationFilter, where
@@ -175,6 +176,7 @@ _SET_ACTIONS = (
     .values(
         actions=bindparam("b_actions", type_=t.c.actions.type),
         action_required=bindparam("b_required", type_=t.c.action_required.type),
+        change_version=versions.of_row(),
     )
 )
 
@@ -189,6 +191,7 @@ async def complete_action(
     """
     _check_action_id(action_id, parameter="action_id")
     mine = where(viewer, NotificationFilter(ids=(notification_id,)))
+    await versions.take(work, (viewer.organization_id, viewer.recipient_id))
     found = (await work.conn.execute(select(t).where(mine).with_for_update())).first()
     if found is None:
         raise NotFound(f"Notification {notification_id} not found", parameter="id")
@@ -219,18 +222,23 @@ async def complete_actions(work: UnitOfWork, viewer: Viewer, group_key: str, act
     check_text(group_key, parameter="complete_actions.group_key")
     _check_action_id(action_id, parameter="action_id")
     now = datetime.now(UTC)
+    of_group = (
+        t.c.group_key == group_key,
+        t.c.organization_id == viewer.organization_id,
+        t.c.withdrawn_at.is_(None),
+        or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+    )
+    # The inboxes' versions first, then their rows: the one lock order of every writer.
+    recipients = (await work.conn.execute(select(t.c.recipient_id).where(*of_group))).scalars()
+    await versions.take_all(work, viewer.organization_id, list(recipients))
+    taken = [r for _, r in versions.taken_inboxes(work, viewer.organization_id)]
     shown = (
         select(t.c.id, t.c.recipient_id, t.c.action_required, t.c.actions)
-        .where(
-            t.c.group_key == group_key,
-            t.c.organization_id == viewer.organization_id,
-            t.c.withdrawn_at.is_(None),
-            or_(t.c.expires_at.is_(None), t.c.expires_at > now),
-        )
+        .where(*of_group, t.c.recipient_id.in_(taken))
         .order_by(t.c.id)
         .with_for_update()
     )
-    rows = (await work.conn.execute(shown)).all()
+    rows = (await work.conn.execute(shown)).all() if taken else []
     if rows and not any(_names(row.actions, action_id) for row in rows):
         raise BadUserInput.about("action_id", f"names no action of group {group_key!r}")
     changes = []

@@ -13,6 +13,7 @@ from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
 from notifgql.db.reader import EngineReader
 from notifgql.errors import BadUserInput, NotFound
+from notifgql.notifications import versions
 from notifgql.notifications.actions import (
     ACTIONS,
     CATEGORY,
@@ -24,7 +25,7 @@ from notifgql.notifications.actions import (
     unique_tags,
 )
 from notifgql.notifications.changeset import encode as encode_changeset
-from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.events import Inbox, InboxEvent
 from notifgql.notifications.fields import (
     Id,
     OpaqueId,
@@ -54,6 +55,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _inbox(viewer: Viewer) -> Inbox:
+    return (viewer.organization_id, viewer.recipient_id)
+
+
 def _by_id(viewer: Viewer, notification_id: int) -> ColumnElement[bool]:
     return where(viewer, NotificationFilter(ids=(notification_id,)))
 
@@ -71,6 +76,8 @@ async def _change_one(
     The notification is looked up by id, so a snoozed one is found too.
     """
     found = _by_id(viewer, notification_id)
+    version = await versions.take(work, _inbox(viewer))
+    values = {**values, "change_version": version}
     updated = (
         await work.conn.execute(update(t).where(found, needed).values(**values).returning(t))
     ).first()
@@ -154,7 +161,10 @@ async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int
     if not ids:
         return 0
     matches = _in_id_order(where(viewer, NotificationFilter(ids=tuple(ids))), t.c.seen_at.is_(None))
-    statement = update(t).where(matches).values(seen_at=_now()).returning(t.c.id)
+    version = await versions.take(work, _inbox(viewer))
+    statement = (
+        update(t).where(matches).values(seen_at=_now(), change_version=version).returning(t.c.id)
+    )
     changed = (await work.conn.execute(statement)).scalars().all()
     for notification_id in changed:
         work.record(
@@ -168,14 +178,16 @@ async def mark_seen(work: UnitOfWork, viewer: Viewer, ids: Sequence[int]) -> int
 async def mark_all_seen(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
     """Set seenAt on every unseen match, in one UPDATE; one counts event, not one per row."""
     matches = _in_id_order(where(viewer, spec), t.c.seen_at.is_(None))
-    statement = update(t).where(matches).values(seen_at=_now())
+    version = await versions.take(work, _inbox(viewer))
+    statement = update(t).where(matches).values(seen_at=_now(), change_version=version)
     return await _bulk(work, viewer, statement)
 
 
 async def mark_all_read(work: UnitOfWork, viewer: Viewer, spec: NotificationFilter) -> int:
     """Set readAt (and seenAt) on every unread match, in one UPDATE."""
     matches = _in_id_order(where(viewer, spec), t.c.read_at.is_(None))
-    statement = update(t).where(matches).values(**_read(_now()))
+    version = await versions.take(work, _inbox(viewer))
+    statement = update(t).where(matches).values(**_read(_now()), change_version=version)
     return await _bulk(work, viewer, statement)
 
 
@@ -314,6 +326,7 @@ async def create_notification(work: UnitOfWork, viewer: Viewer, new: NewNotifica
     values["tags"] = unique_tags(new.tags)
     values["actions"] = stored_actions(new.actions)
     values["action_required"] = action_required(new.action_required, values["actions"])
+    values["change_version"] = await versions.take(work, (viewer.organization_id, new.recipient_id))
     row = as_record((await work.conn.execute(insert(t).values(**values).returning(t))).one())
     work.record(InboxEvent("created", row.organization_id, row.recipient_id, row.id))
     work.record(InboxEvent("counts", row.organization_id, row.recipient_id))

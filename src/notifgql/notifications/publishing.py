@@ -36,11 +36,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from notifgql.auth import Viewer
 from notifgql.db.models import SINGLE_GROUP_PREFIX, new_group_key
 from notifgql.db.models import activities as a
+from notifgql.db.models import inboxes as i
 from notifgql.db.models import mute_rules as m
 from notifgql.db.models import notification_activities as na
 from notifgql.db.models import notifications as t
 from notifgql.errors import BadUserInput
-from notifgql.notifications import idempotency
+from notifgql.notifications import idempotency, versions
 from notifgql.notifications.actions import (
     ACTIONS,
     CATEGORY,
@@ -281,6 +282,8 @@ async def publish(work: UnitOfWork, viewer: Viewer, request: Publish) -> Publish
     recipients = sorted(request.recipient_ids)
     for start in range(0, len(recipients), PUBLISH_BATCH_SIZE):
         chunk = recipients[start : start + PUBLISH_BATCH_SIZE]
+        # The inboxes' versions first, in recipient order: the one lock order of writers.
+        await versions.take_all(work, organization_id, chunk)
         for notification_id, recipient_id, is_new in await _append(work, values, chunk, newest):
             kind: EventKind = "created" if is_new else "updated"
             work.record(InboxEvent(kind, organization_id, recipient_id, notification_id))
@@ -301,15 +304,22 @@ async def withdraw(work: UnitOfWork, viewer: Viewer, group_key: str) -> int:
     viewer.require_service()
     check_key(group_key, parameter="withdraw.group_key")
     now = datetime.now(UTC)
+    shown = (
+        t.c.group_key == group_key,
+        t.c.organization_id == viewer.organization_id,
+        t.c.withdrawn_at.is_(None),
+        or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+    )
+    # The inboxes' versions first, then their rows: the one lock order of every writer.
+    recipients = (await work.conn.execute(select(t.c.recipient_id).where(*shown))).scalars()
+    await versions.take_all(work, viewer.organization_id, list(recipients))
+    taken = [r for _, r in versions.taken_inboxes(work, viewer.organization_id)]
+    if not taken:
+        return 0
     statement = (
         update(t)
-        .where(
-            t.c.group_key == group_key,
-            t.c.organization_id == viewer.organization_id,
-            t.c.withdrawn_at.is_(None),
-            or_(t.c.expires_at.is_(None), t.c.expires_at > now),
-        )
-        .values(withdrawn_at=now)
+        .where(*shown, t.c.recipient_id.in_(taken))
+        .values(withdrawn_at=now, change_version=versions.of_row())
         .returning(t.c.recipient_id)
     )
     withdrawn = (await work.conn.execute(statement)).scalars().all()
@@ -388,6 +398,7 @@ def _appended(excluded: Any) -> dict[str, Any]:
         "seen_at": None,
         "dismissed_at": None,
         "withdrawn_at": None,
+        "expired_at": None,
     }
 
 
@@ -494,15 +505,29 @@ def _append_statement(dialect: str) -> Any:
         else func.json_each(bindparam("recipients", type_=Text())).table_valued("value")
     )
     # The WHERE also keeps SQLite from reading ON CONFLICT as the ON of a join.
+    # The version the publish took for the recipient's inbox (``versions.take_all``).
+    version = (
+        select(i.c.version)
+        .where(
+            i.c.organization_id == bindparam("organization_id", type_=i.c.organization_id.type),
+            i.c.recipient_id == recipients.c.value,
+        )
+        .scalar_subquery()
+    )
     source = (
-        select(*(bindparam(name, type_=t.c[name].type) for name in _WRITTEN), recipients.c.value)
+        select(
+            *(bindparam(name, type_=t.c[name].type) for name in _WRITTEN),
+            recipients.c.value,
+            version,
+        )
         .select_from(recipients)
         .where(_not_muted(recipients.c.value))
     )
     insert_ = (postgresql.insert if is_pg else sqlite.insert)(t)
-    statement = insert_.from_select([*_WRITTEN, "recipient_id"], source)
+    statement = insert_.from_select([*_WRITTEN, "recipient_id", "change_version"], source)
     excluded = statement.excluded
     changes = {name: excluded[name] for name in _CONTENT} | _appended(excluded)
+    changes["change_version"] = excluded.change_version
     # PostgreSQL: a row this statement inserted has no deleting or locking transaction yet.
     is_new: ColumnElement[Any] = (
         literal_column("(xmax = 0)") if is_pg else t.c.id > bindparam("newest", type_=Integer())

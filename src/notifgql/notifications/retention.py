@@ -8,11 +8,12 @@ activities that no notification shows any more; idempotency keys go once they st
 answering retries (``IDEMPOTENCY_KEY_HOURS``).
 
 Each batch of at most ``batch_size`` notifications is one short transaction of its own, so
-no lock is held for long and writers interleave with a purge. On PostgreSQL a batch is one
-statement that picks its rows ``FOR UPDATE SKIP LOCKED`` (a purge never waits on a row a
-user or a publish holds: that row waits for the next round), and one purge at a time runs
-per database, under a session advisory lock. On SQLite each batch is a few statements in
-one ``BEGIN IMMEDIATE`` transaction, which writers already queue behind.
+no lock is held for long and writers interleave with a purge. A batch changes inboxes as
+any writer does, taking their versions first, but skips an inbox a request holds (its rows
+wait for the next round) rather than waiting; each deleted notification leaves a removal
+for the change feed, and removals older than the change history (``history_days``) are
+forgotten. On PostgreSQL one purge at a time runs per database, under a session advisory
+lock; on SQLite each batch is a ``BEGIN IMMEDIATE`` transaction, which writers queue behind.
 """
 
 from __future__ import annotations
@@ -27,22 +28,31 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
+    bindparam,
+    case,
     delete,
     exists,
     func,
+    insert,
+    literal,
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notifgql.db.engine import Database
 from notifgql.db.models import activities as a
 from notifgql.db.models import idempotency_keys as k
+from notifgql.db.models import inboxes as i
 from notifgql.db.models import notification_activities as na
+from notifgql.db.models import notification_removals as r
 from notifgql.db.models import notifications as t
+from notifgql.notifications import versions
+from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.limits import IDEMPOTENCY_KEY_HOURS
+from notifgql.notifications.unit_of_work import Publisher, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,8 @@ PURGE_BATCH_SIZE = 1_000
 # Any constant works, as long as every notifgql process uses it and no other lock does
 # (the migration lock is 0x6E6F7469).
 PG_PURGE_LOCK = 0x6E6F7470
+# The change feed's history when no setting says otherwise (NOTIFGQL_CHANGE_HISTORY_DAYS).
+DEFAULT_HISTORY_DAYS = 30
 
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
@@ -62,12 +74,15 @@ class Purged:
     notifications: int = 0
     activities: int = 0
     idempotency_keys: int = 0
+    # Removals the change feed no longer reports (older than its history).
+    removals: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
             self.notifications + other.notifications,
             self.activities + other.activities,
             self.idempotency_keys + other.idempotency_keys,
+            self.removals + other.removals,
         )
 
 
@@ -84,13 +99,20 @@ async def purge(
     database: Database,
     *,
     retention_days: int,
+    history_days: int = DEFAULT_HISTORY_DAYS,
     now: datetime | None = None,
     batch_size: int = PURGE_BATCH_SIZE,
+    publisher: Publisher | None = None,
 ) -> Purged | None:
-    """Delete what retention no longer keeps; None when another purge holds the lock."""
+    """Delete what retention no longer keeps; None when another purge holds the lock.
+
+    ``publisher`` hears a counts event for every inbox a batch deleted from, after its
+    commit: live change feeds then report the removals at once.
+    """
     now = now or datetime.now(UTC)
+    args = (now, retention_days, batch_size, history_days, publisher)
     if database.dialect != "postgresql":
-        return await _purge(database.transaction, now, retention_days, batch_size)
+        return await _purge(database.transaction, *args)
     async with _purge_lock(database) as conn:
         if conn is None:
             return None
@@ -100,10 +122,17 @@ async def purge(
             async with conn.begin():
                 yield conn
 
-        return await _purge(transaction, now, retention_days, batch_size)
+        return await _purge(transaction, *args)
 
 
-async def purge_periodically(database: Database, *, retention_days: int, interval: float) -> None:
+async def purge_periodically(
+    database: Database,
+    *,
+    retention_days: int,
+    interval: float,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    publisher: Publisher | None = None,
+) -> None:
     """Purge every ``interval`` seconds, the first time one interval after starting.
 
     A failed round is logged on one line (the log formatter never writes a traceback or
@@ -112,7 +141,12 @@ async def purge_periodically(database: Database, *, retention_days: int, interva
     while True:
         await asyncio.sleep(interval)
         try:
-            purged = await purge(database, retention_days=retention_days)
+            purged = await purge(
+                database,
+                retention_days=retention_days,
+                history_days=history_days,
+                publisher=publisher,
+            )
         except Exception as error:
             log.warning("purge failed; trying again in %gs", interval, exc_info=error)
             continue
@@ -120,10 +154,11 @@ async def purge_periodically(database: Database, *, retention_days: int, interva
             log.debug("another process is purging; skipping this round")
         elif purged != Purged():
             log.info(
-                "purged %d notifications, %d activities, %d idempotency keys",
+                "purged %d notifications, %d activities, %d idempotency keys, %d removals",
                 purged.notifications,
                 purged.activities,
                 purged.idempotency_keys,
+                purged.removals,
             )
 
 
@@ -153,19 +188,24 @@ async def _purge_lock(database: Database) -> AsyncIterator[AsyncConnection | Non
 
 
 async def _purge(
-    transaction: Transaction, now: datetime, retention_days: int, batch_size: int
+    transaction: Transaction,
+    now: datetime,
+    retention_days: int,
+    batch_size: int,
+    history_days: int,
+    publisher: Publisher | None,
 ) -> Purged:
     total = Purged()
     doomed = purgeable(now, retention_days)
     after = 0  # the batches walk the ids upwards: one pass over the table per purge
     while True:
         async with transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                count, last, orphans = await _pg_batch(conn, doomed, after, batch_size)
-            else:
-                count, last, orphans = await _sqlite_batch(conn, doomed, after, batch_size)
+            work = UnitOfWork(conn)
+            count, last, orphans = await _notifications_batch(work, doomed, after, batch_size, now)
         total += Purged(notifications=count, activities=orphans)
-        if count < batch_size or last is None:
+        if publisher is not None and work.events:
+            await publisher.publish(work.events)
+        if last is None:
             break
         after = last
     cutoff = now - timedelta(hours=IDEMPOTENCY_KEY_HOURS)
@@ -174,18 +214,13 @@ async def _purge(
             keys = await _expired_keys_batch(conn, cutoff, batch_size)
         total += Purged(idempotency_keys=keys)
         if keys < batch_size:
+            break
+    while True:
+        async with transaction() as conn:
+            forgotten = await _history_batch(conn, now - timedelta(days=history_days), batch_size)
+        total += Purged(removals=forgotten)
+        if forgotten < batch_size:
             return total
-
-
-def _batch(doomed: ColumnElement[bool], after: int, batch_size: int) -> Select[Any]:
-    """The next batch's ids, in id order, skipping rows another transaction holds."""
-    return (
-        select(t.c.id)
-        .where(t.c.id > after, doomed)
-        .order_by(t.c.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
 
 
 def _orphaned(ids: Any) -> ColumnElement[bool]:
@@ -198,41 +233,98 @@ def _orphaned(ids: Any) -> ColumnElement[bool]:
     )
 
 
-async def _pg_batch(
-    conn: AsyncConnection, doomed: ColumnElement[bool], after: int, batch_size: int
+async def _notifications_batch(
+    work: UnitOfWork, doomed: ColumnElement[bool], after: int, batch_size: int, now: datetime
 ) -> tuple[int, int | None, int]:
-    """(notifications deleted, the highest of their ids, activities deleted): one statement.
+    """(notifications deleted, the highest id looked at or None at the end, activities
+    deleted), for the next ``batch_size`` purgeable notifications after id ``after``.
 
-    Every part of one statement reads the same snapshot: the activities' check still sees
-    the links the statement deletes, which is why it looks past this batch's own links
-    instead of for none at all.
+    The inboxes' versions are taken first, as every writer does; an inbox a request holds
+    is skipped (its rows wait for the next purge). Each deleted notification leaves a
+    removal in its inbox's change feed: at the version it was removed from view with when
+    it was withdrawn or its expiry noted (the feed reported it then), else at this one.
     """
-    batch = _batch(doomed, after, batch_size).cte("batch")
-    ids = select(batch.c.id)
-    orphans = delete(a).where(_orphaned(ids)).returning(a.c.id).cte("orphans")
-    unlinked = delete(na).where(na.c.notification_id.in_(ids)).cte("unlinked")
-    gone = delete(t).where(t.c.id.in_(ids)).returning(t.c.id).cte("gone")
-    statement = select(
-        select(func.count()).select_from(gone).scalar_subquery(),
-        select(func.max(gone.c.id)).scalar_subquery(),
-        select(func.count()).select_from(orphans).scalar_subquery(),
-    ).add_cte(unlinked)
-    count, last, orphaned = (await conn.execute(statement)).one()
-    return int(count), last, int(orphaned)
-
-
-async def _sqlite_batch(
-    conn: AsyncConnection, doomed: ColumnElement[bool], after: int, batch_size: int
-) -> tuple[int, int | None, int]:
-    """The same as ``_pg_batch``, as statements inside the batch's write transaction."""
-    ids = list((await conn.execute(_batch(doomed, after, batch_size))).scalars())
-    if not ids:
+    conn = work.conn
+    candidates = (
+        await conn.execute(
+            select(t.c.id, t.c.organization_id, t.c.recipient_id)
+            .where(t.c.id > after, doomed)
+            .order_by(t.c.id)
+            .limit(batch_size)
+        )
+    ).all()
+    if not candidates:
         return 0, None, 0
+    taken = set(await versions.take_free(work, {(str(o), str(r)) for _, o, r in candidates}))
+    held = [row.id for row in candidates if (row.organization_id, row.recipient_id) in taken]
+    # Looked at again under the inboxes' locks: a publish may have brought one back.
+    ids = list(
+        (await conn.execute(select(t.c.id).where(t.c.id.in_(held), doomed))).scalars()
+        if held
+        else []
+    )
+    last = candidates[-1].id if len(candidates) == batch_size else None
+    if not ids:
+        return 0, last, 0
+    reported = or_(t.c.withdrawn_at.is_not(None), t.c.expired_at.is_not(None))
+    removals = select(
+        t.c.organization_id,
+        t.c.recipient_id,
+        case((reported, t.c.change_version), else_=versions.of_row()),
+        t.c.id,
+        literal(now, type_=r.c.removed_at.type),
+    ).where(t.c.id.in_(ids))
+    columns = ["organization_id", "recipient_id", "version", "notification_id", "removed_at"]
+    await conn.execute(insert(r).from_select(columns, removals))
     # Before the links go: the links are how the batch's activities are found.
     orphaned = (await conn.execute(delete(a).where(_orphaned(ids)))).rowcount
     await conn.execute(delete(na).where(na.c.notification_id.in_(ids)))
-    count = (await conn.execute(delete(t).where(t.c.id.in_(ids)))).rowcount
-    return count, ids[-1], orphaned
+    gone = (
+        await conn.execute(
+            delete(t).where(t.c.id.in_(ids)).returning(t.c.organization_id, t.c.recipient_id)
+        )
+    ).all()
+    for organization_id, recipient_id in sorted({(str(o), str(rc)) for o, rc in gone}):
+        work.record(InboxEvent("counts", organization_id, recipient_id))
+    return len(gone), last, orphaned
+
+
+async def _history_batch(conn: AsyncConnection, cutoff: datetime, batch_size: int) -> int:
+    """Forget up to ``batch_size`` removals made before ``cutoff``, oldest first; how many.
+
+    Each inbox remembers the newest version it forgot, so that a client whose position
+    is older is told to sync from scratch instead of missing a removal.
+    """
+    old = (
+        await conn.execute(
+            select(r.c.organization_id, r.c.recipient_id, r.c.version, r.c.notification_id)
+            .where(r.c.removed_at < cutoff)
+            .order_by(r.c.removed_at)
+            .limit(batch_size)
+        )
+    ).all()
+    if not old:
+        return 0
+    newest: dict[tuple[str, str], int] = {}
+    for organization_id, recipient_id, version, _ in old:
+        key = (organization_id, recipient_id)
+        newest[key] = max(version, newest.get(key, 0))
+    forget = (
+        update(i)
+        .where(
+            i.c.organization_id == bindparam("b_org", type_=i.c.organization_id.type),
+            i.c.recipient_id == bindparam("b_rcp", type_=i.c.recipient_id.type),
+            i.c.forgotten_through < bindparam("b_version", type_=i.c.version.type),
+        )
+        .values(forgotten_through=bindparam("b_version", type_=i.c.version.type))
+    )
+    await conn.execute(
+        forget,
+        [{"b_org": o, "b_rcp": rc, "b_version": v} for (o, rc), v in sorted(newest.items())],
+    )
+    keys = tuple_(r.c.organization_id, r.c.recipient_id, r.c.version, r.c.notification_id)
+    await conn.execute(delete(r).where(keys.in_([tuple(row) for row in old])))
+    return len(old)
 
 
 async def _expired_keys_batch(conn: AsyncConnection, cutoff: datetime, batch_size: int) -> int:

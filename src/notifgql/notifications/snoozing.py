@@ -4,29 +4,23 @@ Every serving process polls for due snoozes. A wake-up is one UPDATE that clears
 ``snoozed_until`` and returns the rows it changed, inside a unit of work, so that their
 events go out after the commit like every other change. Clearing the column is what makes
 each wake-up happen once: a second process's UPDATE finds the row no longer due (on
-PostgreSQL it skips the rows another holds, ``FOR UPDATE SKIP LOCKED``; SQLite has one
-writer at a time). The state is in the database only, so a wake-up that fell due while no
-server ran is applied by the first round of the next one.
+PostgreSQL it skips the inboxes another transaction holds, see ``versions.take_free``;
+SQLite has one writer at a time). The state is in the database only, so a wake-up that
+fell due while no server ran is applied by the first round of the next one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 
 from notifgql.db.engine import Database
 from notifgql.db.models import notifications as t
+from notifgql.notifications import versions
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.unit_of_work import Publisher, UnitOfWork, in_transaction
 
-log = logging.getLogger(__name__)
-
-# Seconds between two polls: a wake-up reaches its subscribers within about this long.
-WAKE_INTERVAL_SECONDS = 0.25
 # Notifications woken per transaction; a fuller backlog is taken batch after batch.
 WAKE_BATCH_SIZE = 500
 
@@ -42,11 +36,11 @@ async def wake_due(
             return 0
     woken = 0
     while True:
-        batch = await in_transaction(
+        batch, full = await in_transaction(
             database, publisher, lambda work: _wake_batch(work, batch_size)
         )
         woken += batch
-        if batch < batch_size:
+        if not full:
             return woken
 
 
@@ -58,60 +52,39 @@ _ANY_DUE = (
 )
 
 
-async def _wake_batch(work: UnitOfWork, batch_size: int) -> int:
+async def _wake_batch(work: UnitOfWork, batch_size: int) -> tuple[int, bool]:
+    """Wake the due snoozes of up to ``batch_size`` inboxes; (rows woken, more may be due).
+
+    An inbox a request is changing right now is left for the next round rather than
+    waited for (see ``versions.take_free``).
+    """
     now = datetime.now(UTC)
-    due = select(t.c.id).where(t.c.snoozed_until <= now).limit(batch_size)
-    if work.conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due = (
+        select(t.c.organization_id, t.c.recipient_id)
+        .where(t.c.snoozed_until <= now)
+        .distinct()
+        .limit(batch_size)
+    )
+    found = [(str(o), str(r)) for o, r in await work.conn.execute(due)]
+    taken = await versions.take_free(work, found)
+    if not taken:
+        return 0, False
     # SET reads the row as it was: the wake-up time becomes its last action and list place.
     statement = (
         update(t)
-        .where(t.c.id.in_(due.scalar_subquery()), t.c.snoozed_until <= now)
+        .where(tuple_(t.c.organization_id, t.c.recipient_id).in_(taken), t.c.snoozed_until <= now)
         .values(
             snoozed_until=None,
             read_at=None,
             last_action_at=t.c.snoozed_until,
             activity_at=t.c.snoozed_until,
+            change_version=versions.of_row(),
         )
         .returning(t.c.organization_id, t.c.recipient_id, t.c.id)
     )
     rows = (await work.conn.execute(statement)).all()
-    inboxes = set()
     for organization_id, recipient_id, notification_id in rows:
         work.record(InboxEvent("updated", organization_id, recipient_id, notification_id))
-        inboxes.add((organization_id, recipient_id))
-    for organization_id, recipient_id in sorted(inboxes):
+    for organization_id, recipient_id in taken:
         work.record(InboxEvent("counts", organization_id, recipient_id))
-    return len(rows)
-
-
-async def wake_periodically(
-    database: Database,
-    publisher: Publisher,
-    stop: asyncio.Event,
-    *,
-    interval: float = WAKE_INTERVAL_SECONDS,
-) -> None:
-    """Wake due snoozes now, then every ``interval`` seconds, until ``stop`` is set.
-
-    Stopping lets the round in progress finish: cancelling a statement on aiosqlite leaves
-    its worker thread to report the cancelled call on stderr. A failed round is logged
-    once per run of failures (the database may be down for a while) and the next round
-    runs as planned.
-    """
-    failing = False
-    while not stop.is_set():
-        try:
-            woken = await wake_due(database, publisher)
-        except Exception as error:
-            if not failing:
-                log.warning("waking snoozed notifications failed; retrying", exc_info=error)
-            failing = True
-        else:
-            if failing:
-                log.info("waking snoozed notifications works again")
-            failing = False
-            if woken:
-                log.debug("woke %d snoozed notifications", woken)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+    return len(rows), len(found) == batch_size

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from notifgql.db.engine import Database
 from notifgql.db.faults import sqlstate
 from notifgql.errors import TransientConflict
-from notifgql.notifications.events import InboxEvent
+from notifgql.notifications.events import Inbox, InboxEvent
 
 T = TypeVar("T")
 
@@ -39,6 +39,8 @@ class UnitOfWork:
 
     conn: AsyncConnection
     events: list[InboxEvent] = field(default_factory=list)
+    # The inbox versions this transaction took (see ``versions``): one per inbox.
+    versions: dict[Inbox, int] = field(default_factory=dict)
 
     def record(self, event: InboxEvent) -> None:
         """Queue ``event`` for after the commit."""

@@ -15,7 +15,9 @@ from notifgql import appkeys
 from notifgql.app import create_app
 from notifgql.db.engine import Database
 from notifgql.db.models import activities, idempotency_keys, notification_activities, notifications
+from notifgql.notifications import versions
 from notifgql.notifications.retention import PG_PURGE_LOCK, Purged, purge
+from notifgql.notifications.unit_of_work import UnitOfWork
 from notifgql.observability import JsonFormatter
 from notifgql.settings import Settings
 from tests.client import ALICE, BOB, Api, Person, insert_notification
@@ -294,9 +296,15 @@ class TestOnePurgeAtATime:
         # The lock was given back: the next purge runs.
         assert await purge(database, retention_days=DAYS, now=NOW) == Purged()
 
-    async def test_a_purge_waits_for_no_row_a_user_holds(self, database: Database) -> None:
+    async def test_a_purge_waits_for_no_inbox_a_request_holds(self, database: Database) -> None:
         await scenario(database)
+        await add(database, "bob's withdrawn", BOB, withdrawn_at=NOW)
+        inbox = (ALICE.organization_id, ALICE.recipient_id)
+        async with database.transaction() as earlier:
+            await versions.take(UnitOfWork(earlier), inbox)
+        # A request changing Alice's inbox: it holds her inbox's version, then her rows.
         async with database.transaction() as holder:
+            await versions.take(UnitOfWork(holder), inbox)
             await holder.execute(
                 select(notifications.c.id)
                 .where(notifications.c.title == "expired")
@@ -305,10 +313,11 @@ class TestOnePurgeAtATime:
             purged = await asyncio.wait_for(
                 purge(database, retention_days=DAYS, now=NOW), timeout=30
             )
-        assert purged == Purged(notifications=3, activities=1)
-        assert await titles(database) == KEPT | {"expired"}
+        # Bob's inbox is purged; Alice's waits for the next round, whole.
+        assert purged == Purged(notifications=1)
+        assert await titles(database) == KEPT | PURGED
         assert await purge(database, retention_days=DAYS, now=NOW) == Purged(
-            notifications=1, activities=1
+            notifications=4, activities=2
         )
         assert await titles(database) == KEPT
 

@@ -63,14 +63,25 @@ async def take_free(work: UnitOfWork, wanted: Iterable[Inbox]) -> list[Inbox]:
 
     For the background tasks: a request holding an inbox is left alone (its inbox is
     taken on the next round) rather than waited for while this transaction holds others.
+    Call it before this transaction locks anything: an inbox that has no version yet is
+    made at version 0 first, which waits for a request making the same inbox's first
+    version to commit (a moment; it holds nothing then, so nothing can wait for it).
     """
     inboxes = sorted(set(wanted) - set(work.versions))
     if not inboxes:
         return []
-    rows = [{"organization_id": o, "recipient_id": r, "version": 0} for o, r in inboxes]
-    make = _insert(work)(i).values(rows).on_conflict_do_nothing()
-    await work.conn.execute(make)
     pairs = tuple_(i.c.organization_id, i.c.recipient_id)
+    # Only the missing ones: inserting over a row another transaction has changed would
+    # wait for that transaction (the unique check must know whether it commits).
+    existing = select(i.c.organization_id, i.c.recipient_id).where(pairs.in_(inboxes))
+    have = {(str(o), str(r)) for o, r in await work.conn.execute(existing)}
+    missing = [
+        {"organization_id": o, "recipient_id": r, "version": 0}
+        for o, r in inboxes
+        if (o, r) not in have
+    ]
+    if missing:
+        await work.conn.execute(_insert(work)(i).values(missing).on_conflict_do_nothing())
     free = select(i.c.organization_id, i.c.recipient_id).where(pairs.in_(inboxes))
     if _is_postgresql(work):
         free = free.with_for_update(skip_locked=True)

@@ -6,7 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from notifgql.auth import Viewer
+from notifgql.db.models import inboxes, notifications
 from notifgql.notifications.changes import ChangeTokens, Position
 from notifgql.notifications.retention import purge
 from tests.client import ALICE, ALICE_ELSEWHERE, BOB, Api, Person
@@ -246,3 +249,31 @@ class TestPositions:
         assert_error(await api.gql(CHANGES, {"since": start}), "RESYNC_REQUIRED")
         # A client that synced after the removal is not affected, nor is a fresh start.
         assert (await changes(api))["changed"] != []
+
+
+class TestVersions:
+    async def test_concurrent_changes_of_one_inbox_each_get_their_own_version(
+        self, api: Api
+    ) -> None:
+        ids = [await api.add(title=f"n{n}") for n in range(20)]
+        await asyncio.gather(
+            *(api.data(READ, {"id": str(n)}) for n in ids),
+            *(publish(api, task(["1001"], groupKey=f"race {n}")) for n in range(10)),
+        )
+        async with api.database.read() as conn:
+            stamped = (
+                (
+                    await conn.execute(
+                        select(notifications.c.change_version).where(
+                            notifications.c.recipient_id == ALICE.recipient_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            (counter,) = (await conn.execute(select(inboxes.c.version))).scalars().all()
+        # Thirty transactions, thirty versions: the counter row serialised them.
+        assert sorted(stamped) == list(range(1, 31))
+        assert counter == 30
+        assert len((await caught_up(api))["changed"]) == 30

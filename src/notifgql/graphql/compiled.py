@@ -13,7 +13,7 @@ does by construction; a property test checks it on generated selections.
 Sibling ``notificationCounts`` (a tabbed inbox's badges, one alias per tab) are counted
 together in one statement, one scan of the inbox, instead of one statement each.
 
-A plan covers only plain selections of Query's four inbox fields: no directives, no
+A plan covers only plain selections of Query's inbox fields (and the change feed): no directives, no
 mutations or subscriptions, no repeated response keys. An error a root function raises
 on purpose (bad arguments, a missing token) makes the regular Strawberry execution produce
 the response, errors included; anything unexpected does too, but is logged and counted
@@ -57,11 +57,13 @@ from notifgql.graphql.documents import Checked, Documents
 from notifgql.graphql.inputs import NotificationFilterInput as FilterInput
 from notifgql.graphql.inputs import to_domain_filter
 from notifgql.graphql.types import (
+    InboxChanges,
     Notification,
     NotificationConnection,
     NotificationCounts,
     NotificationPage,
 )
+from notifgql.notifications.changes import ChangeTokens
 from notifgql.notifications.filters import NotificationFilter
 from notifgql.notifications.pagination import CursorCodec
 
@@ -81,11 +83,12 @@ Finish = Callable[[Any], Awaitable[Json]]
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """What a running plan may use: one connection, the viewer and the cursor codec."""
+    """What a running plan may use: one connection, the viewer and the token codecs."""
 
     connect: roots.Connect
     viewer: Viewer
     cursors: CursorCodec
+    change_tokens: ChangeTokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +186,19 @@ async def _notification_counts(runtime: Runtime, args: dict[str, Any]) -> Any:
     return await roots.notification_counts(runtime.connect, runtime.viewer, _filter(args))
 
 
+async def _inbox_changes(runtime: Runtime, args: dict[str, Any]) -> Any:
+    return await roots.inbox_changes(
+        runtime.connect, runtime.viewer, runtime.change_tokens, args.get("since"), args.get("first")
+    )
+
+
 # Each root field: its declared output type and the root function both paths call.
 _ROOTS: dict[str, tuple[type[Declared], Callable[[Runtime, dict[str, Any]], Awaitable[Any]]]] = {
     "notification": (Notification, _notification),
     "notifications": (NotificationConnection, _notifications),
     "notificationsPage": (NotificationPage, _notifications_page),
     "notificationCounts": (NotificationCounts, _notification_counts),
+    "inboxChanges": (InboxChanges, _inbox_changes),
 }
 
 
@@ -401,7 +411,9 @@ class Plans:
             return None
         try:
             async with context.database.reader() as reader:
-                runtime = Runtime(roots.holding(reader), viewer, context.cursors)
+                runtime = Runtime(
+                    roots.holding(reader), viewer, context.cursors, context.change_tokens
+                )
                 args = [get_argument_values(r.field, r.node, coerced) for r in plan.roots]
                 sources = await _sources(runtime, plan, args)
                 data = {

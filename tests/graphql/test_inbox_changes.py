@@ -130,9 +130,28 @@ class TestEveryDoor:
         assert response.status == 200, await response.text()
         until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         await snooze(api, ids[2], until)
+        # The CRM dialect marks one seen, in its own way.
+        response = await api.client.patch(
+            "/notifications",
+            json={"operations": [{"op": "add", "path": f"/{ids[0]}/seen", "value": None}]},
+            headers=api.auth(),
+        )
+        assert response.status == 204, await response.text()
         answer = await changes(api, after_mark["next"])
+        # ids[0] was read (and so seen) by markAllRead already: the CRM mark changed nothing.
         assert changed_ids(answer) == [str(ids[1]), str(ids[2])]
         assert answer["changed"][1]["snoozed"] is True
+        # A service's createNotification, then the CRM mark of a notification still unseen.
+        made = await create(api, ALICE, "new")
+        response = await api.client.patch(
+            "/notifications",
+            json={"operations": [{"op": "add", "path": f"/{made}/seen", "value": None}]},
+            headers=api.auth(),
+        )
+        assert response.status == 204, await response.text()
+        last = await changes(api, answer["next"])
+        assert changed_ids(last) == [made]
+        assert last["changed"][0]["seen"] is True
 
     async def test_withdrawal_expiry_and_purge_are_removals(self, api: Api) -> None:
         await publish(api, task(["1001"], groupKey="w"))

@@ -10,11 +10,12 @@ Routes (POST bodies are the GraphQL requests bench/run sends to notifgql's ``/gr
 
 - ``POST /graphql/list``: ``notifications(first, after)`` with every Notification field;
 - ``POST /graphql/counts``: ``notificationCounts``;
-- ``POST /graphql/create``: ``createNotification(input) { id createdAt }``, one INSERT
-  whose NOTIFY goes out in the same statement;
+- ``POST /graphql/create``: ``createNotification(input) { id createdAt }``, one statement
+  that takes the inbox's next version, INSERTs the row stamped with it and sends the NOTIFY;
 - ``POST /graphql/publish``: ``publish(input) { created updated activityId }``: the
-  activity's INSERT, then per 1,000 recipients the one upsert-and-link statement (the
-  recipients bound as one array), in one transaction, as notifgql's PostgreSQL path sends them;
+  activity's INSERT, then per 1,000 recipients the inboxes' version bump and the one
+  upsert-and-link statement (the recipients bound as one array each), in one transaction,
+  as notifgql's PostgreSQL path sends them;
 - ``GET /api/v2/notifications``: the JSON:API list (``page[number]``, ``page[size]``).
 
 Run: ``NOTIFGQL_JWT_SECRET=S python -m bench.ceiling --port P --dsn postgresql://...``
@@ -56,7 +57,8 @@ _COLUMNS = (
     "notifications.dismissed_at, notifications.last_action_at, notifications.created_at, "
     "notifications.activity_at, notifications.group_key, notifications.expires_at, "
     "notifications.withdrawn_at, notifications.activity_count, notifications.snoozed_until, "
-    "notifications.category, notifications.tags, notifications.actions"
+    "notifications.category, notifications.tags, notifications.actions, "
+    "notifications.change_version, notifications.expired_at"
 )
 # The viewer's inbox as every read of notifgql's sees it: withdrawn, expired and snoozed
 # notifications left out ($3: now).
@@ -90,13 +92,30 @@ COUNTS_SQL = (
     "count(*) FILTER (WHERE notifications.action_required IS true) AS anon_5 \n"
     f"FROM notifications \nWHERE {_INBOX}"
 )
-# One round trip: the row and the NOTIFY live subscribers would need.
+# The inbox's next version, made at 1 by its first change: notifgql's statement, which every
+# write of notifgql's sends first in its transaction, and which holds the inbox's row locked
+# until the commit ($1: organization, $3: the recipients, sorted; $2 and $4: 1).
+BUMP_SQL = (
+    "INSERT INTO inboxes (organization_id, recipient_id, version) SELECT $1::VARCHAR AS anon_1, "
+    "anon_2.value, $2::INTEGER AS anon_3 \nFROM unnest($3::TEXT[]) AS anon_2(value) \n"
+    "WHERE anon_2.value IS NOT NULL ORDER BY anon_2.value ON CONFLICT (organization_id, "
+    "recipient_id) DO UPDATE SET version = (inboxes.version + $4::BIGINT) "
+    "RETURNING inboxes.recipient_id, inboxes.version"
+)
+
+
+# One round trip: the inbox's next version, the row stamped with it, and the NOTIFY live
+# subscribers would need. The version is taken as BUMP_SQL takes it (the same upsert, whose
+# lock on the inbox's row lasts until the statement commits), in the same statement.
 CREATE_SQL = (
-    "WITH created AS (INSERT INTO notifications (organization_id, recipient_id, actor_id, "
+    "WITH bumped AS (INSERT INTO inboxes (organization_id, recipient_id, version) "
+    "VALUES ($1, $2, 1) ON CONFLICT (organization_id, recipient_id) DO UPDATE "
+    "SET version = inboxes.version + 1 RETURNING version), "
+    "created AS (INSERT INTO notifications (organization_id, recipient_id, actor_id, "
     "actor_name, title, description, excerpt, target_type, target_id, important, changeset, "
-    "created_at, activity_at, group_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-    "$12, $12, 'notification:' || gen_random_uuid()) "
-    "RETURNING id, created_at, organization_id, recipient_id) "
+    "created_at, activity_at, group_key, change_version) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "$8, $9, $10, $11, $12, $12, 'notification:' || gen_random_uuid(), "
+    "(SELECT version FROM bumped)) RETURNING id, created_at, organization_id, recipient_id) "
     "SELECT created.id, created.created_at, pg_notify('notifgql_bench_ceiling', "
     "json_build_array('created', created.organization_id, created.recipient_id, created.id)"
     "::text) FROM created"
@@ -149,7 +168,8 @@ _WRITTEN = (
     ("created_at", "TIMESTAMP WITH TIME ZONE"),
 )
 # The two values the activity's link reuses ($1, $2), then the others ($3 on), then the
-# recipients ($35), then the SET clause's own constants.
+# recipients ($35), then the SET clause's own constants. Each row's change_version is the
+# version BUMP_SQL took for its inbox just before, in the same transaction.
 _LINK = ("last_action_at", "first_unread_activity_id")
 _BOUND = _LINK + tuple(name for name, _ in _WRITTEN if name not in _LINK)
 _NUMBER = {name: n for n, name in enumerate(_BOUND, 1)}
@@ -195,7 +215,10 @@ def _publish_sql() -> str:
     return (
         "WITH appended AS \n(INSERT INTO notifications ("
         + ", ".join(name for name, _ in _WRITTEN)
-        + f", recipient_id) SELECT {values}, {label}.value AS value \nFROM unnest(${k}::TEXT[]) "
+        + f", recipient_id, change_version) SELECT {values}, {label}.value AS value, "
+        f"(SELECT inboxes.version \nFROM inboxes \nWHERE inboxes.organization_id = "
+        f'${_NUMBER["organization_id"]}::VARCHAR COLLATE "C" AND inboxes.recipient_id = '
+        f"{label}.value) AS anon_{len(_WRITTEN) + 4} \nFROM unnest(${k}::TEXT[]) "
         f"AS {label}(value) \nWHERE NOT (EXISTS (SELECT * \nFROM mute_rules \nWHERE "
         f'mute_rules.organization_id = ${_NUMBER["organization_id"]}::VARCHAR COLLATE "C" AND '
         f"mute_rules.recipient_id = {label}.value AND (mute_rules.target_type IS NULL OR "
@@ -216,7 +239,9 @@ def _publish_sql() -> str:
         "excluded.last_action_at, activity_at = excluded.activity_at, expires_at = "
         f"excluded.expires_at, withdrawn_at = ${k + 6}::TIMESTAMP WITH TIME ZONE, activity_count "
         f"= (notifications.activity_count + ${k + 7}::INTEGER), category = excluded.category, "
-        "tags = excluded.tags, actions = excluded.actions RETURNING notifications.id, "
+        "tags = excluded.tags, actions = excluded.actions, change_version = "
+        f"excluded.change_version, expired_at = ${k + 8}::TIMESTAMP WITH TIME ZONE "
+        "RETURNING notifications.id, "
         "notifications.recipient_id, (xmax = 0) AS created), \nshown AS \n(INSERT INTO "
         "notification_activities (notification_id, occurred_at, activity_id) SELECT appended.id "
         "AS id, $1::TIMESTAMP WITH TIME ZONE AS anon_1, $2::BIGINT AS anon_2 \nFROM appended)\n "
@@ -240,6 +265,15 @@ class PublishPlan:
     recipients: list[str]
     # The notification's values but first_unread_activity_id (the activity's id).
     row: dict[str, Any]
+
+    @property
+    def organization_id(self) -> str:
+        """The publisher's organization."""
+        return str(self.row["organization_id"])
+
+    def bump_args(self, recipients: Sequence[str]) -> list[Any]:
+        """BUMP_SQL's arguments for one batch of recipients (sorted and distinct already)."""
+        return [self.organization_id, 1, list(recipients), 1]
 
     @staticmethod
     def make(organization_id: str, given: Mapping[str, Any], now: datetime) -> PublishPlan:
@@ -315,7 +349,7 @@ class PublishPlan:
         return [
             *(row[name] for name in _BOUND),
             list(recipients),
-            *(MAX_ACTIVITIES_COUNT, 1, None, None, None, None, 1),
+            *(MAX_ACTIVITIES_COUNT, 1, None, None, None, None, 1, None),
         ]
 
 
@@ -533,6 +567,8 @@ async def graphql_publish(request: web.Request) -> web.Response:
         activity_id = await conn.fetchval(ACTIVITY_SQL, *plan.activity_args)
         for start in range(0, len(plan.recipients), PUBLISH_BATCH):
             chunk = plan.recipients[start : start + PUBLISH_BATCH]
+            # The inboxes' versions first, in recipient order, as notifgql takes them.
+            await conn.fetch(BUMP_SQL, *plan.bump_args(chunk))
             rows = await conn.fetch(PUBLISH_SQL, *plan.batch_args(chunk, activity_id))
             made = sum(1 for row in rows if row[2])
             created, updated = created + made, updated + len(rows) - made

@@ -91,18 +91,29 @@ PUBLISH_QUERY = (
 )
 PUBLISH_MANY = 1_000  # recipients of the one-call publish
 GROUPED = 100  # recipients of the grouped publish, every one an update
-# markAllSeen's UPDATE: the inbox's unseen rows, locked in id order first ($4: now).
+# markAllSeen, as notifgql sends it: in one transaction, first the inbox's next version
+# (notifgql's bump, the ceiling's BUMP_SQL: $1 organization, $3 the recipients; $2, $4: 1),
+# which locks the inbox's row until the commit, then the UPDATE stamping the rows with it.
+BARE_BUMP_SQL = (
+    "INSERT INTO inboxes (organization_id, recipient_id, version) SELECT $1::VARCHAR AS anon_1, "
+    "anon_2.value, $2::INTEGER AS anon_3 \nFROM unnest($3::TEXT[]) AS anon_2(value) \n"
+    "WHERE anon_2.value IS NOT NULL ORDER BY anon_2.value ON CONFLICT (organization_id, "
+    "recipient_id) DO UPDATE SET version = (inboxes.version + $4::BIGINT) "
+    "RETURNING inboxes.recipient_id, inboxes.version"
+)
+# markAllSeen's UPDATE: the inbox's unseen rows, locked in id order first ($1: now, $2: the
+# version, $5: now).
 _MARKED = (
-    "notifications.organization_id = $2::VARCHAR AND notifications.recipient_id = $3::VARCHAR "
+    "notifications.organization_id = $3::VARCHAR AND notifications.recipient_id = $4::VARCHAR "
     "AND notifications.withdrawn_at IS NULL AND (notifications.expires_at IS NULL OR "
-    "notifications.expires_at > $4::TIMESTAMP WITH TIME ZONE) AND "
+    "notifications.expires_at > $5::TIMESTAMP WITH TIME ZONE) AND "
     "(notifications.snoozed_until IS NULL OR "
-    "notifications.snoozed_until <= $4::TIMESTAMP WITH TIME ZONE) AND notifications.seen_at IS NULL"
+    "notifications.snoozed_until <= $5::TIMESTAMP WITH TIME ZONE) AND notifications.seen_at IS NULL"
 )
 BARE_MARK_SQL = (
-    "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE WHERE notifications.id IN "
-    f"(SELECT notifications.id \nFROM notifications \nWHERE {_MARKED} ORDER BY notifications.id "
-    f"FOR UPDATE) AND {_MARKED}"
+    "UPDATE notifications SET seen_at=$1::TIMESTAMP WITH TIME ZONE, change_version=$2::BIGINT "
+    f"WHERE notifications.id IN (SELECT notifications.id \nFROM notifications \nWHERE {_MARKED} "
+    f"ORDER BY notifications.id FOR UPDATE) AND {_MARKED}"
 )
 TOKENS_SCRIPT = """
 import contextlib, io, sys
@@ -993,14 +1004,23 @@ class Bench:
                             )
                             changed = int(found["markAllSeen"]["count"])
                         else:
-                            now = datetime.now(UTC)
-                            status = await conn.execute(
-                                BARE_MARK_SQL,
-                                now,
-                                inbox.organization_id,
-                                inbox.recipient_id,
-                                now,
-                            )
+                            async with conn.transaction():
+                                ((_, version),) = await conn.fetch(
+                                    BARE_BUMP_SQL,
+                                    inbox.organization_id,
+                                    1,
+                                    [inbox.recipient_id],
+                                    1,
+                                )
+                                now = datetime.now(UTC)
+                                status = await conn.execute(
+                                    BARE_MARK_SQL,
+                                    now,
+                                    version,
+                                    inbox.organization_id,
+                                    inbox.recipient_id,
+                                    now,
+                                )
                             changed = int(status.split()[-1])
                         timings[side].append((time.perf_counter() - started) * 1000)
                         if changed != inbox.size:

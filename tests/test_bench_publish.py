@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
 from notifgql.auth import Viewer
 from notifgql.graphql.inputs import ActivityInput, NotificationContentInput, PublishInput
-from notifgql.notifications import publishing
+from notifgql.notifications import publishing, versions
 from notifgql.notifications.limits import PUBLISH_BATCH_SIZE
 from notifgql.notifications.unit_of_work import UnitOfWork
 
@@ -33,6 +33,8 @@ class _Recorder:
     async def execute(self, statement: Any, params: dict[str, Any]) -> Any:
         self.sent.append(compiled(statement, params))
         self.params.append(params)
+        if statement is versions._bump_statement(DIALECT.name):  # every inbox's first version
+            return _Rows([(r, 1) for r in params["recipients"]])
         if "recipients" in params:  # a batch: every recipient's line is a new one
             return _Rows([(n, r, True) for n, r in enumerate(params["recipients"], 1)])
         return _Rows([(ACTIVITY_ID,)])
@@ -41,6 +43,9 @@ class _Recorder:
 class _Rows:
     def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         self.rows = rows
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
 
     def all(self) -> list[tuple[Any, ...]]:
         return self.rows
@@ -82,6 +87,7 @@ def ceiling_statements(given: dict[str, Any], now: datetime) -> list[tuple[str, 
     out: list[tuple[str, list[Any]]] = [(ceiling.ACTIVITY_SQL, plan.activity_args)]
     for start in range(0, len(plan.recipients), ceiling.PUBLISH_BATCH):
         chunk = plan.recipients[start : start + ceiling.PUBLISH_BATCH]
+        out.append((ceiling.BUMP_SQL, plan.bump_args(chunk)))
         out.append((ceiling.PUBLISH_SQL, plan.batch_args(chunk, ACTIVITY_ID)))
     return out
 
@@ -162,7 +168,8 @@ def test_the_ceiling_sends_notifgqls_statements_and_arguments(name: str) -> None
     ours, now = notifgql_statements(given)
     theirs = ceiling_statements(given, now)
     recipients = len(set(given["recipientIds"]))
-    assert len(ours) == len(theirs) == 1 + -(-recipients // PUBLISH_BATCH_SIZE)
+    # The activity, then per batch the inboxes' versions and the batch's statement.
+    assert len(ours) == len(theirs) == 1 + 2 * -(-recipients // PUBLISH_BATCH_SIZE)
     for (sql, args), (bare_sql, bare_args) in zip(ours, theirs, strict=True):
         assert bare_sql == sql
         if not name.startswith("one recipient"):  # a new group's key is random
@@ -175,12 +182,15 @@ def test_the_ceiling_sends_notifgqls_statements_and_arguments(name: str) -> None
 def test_every_batch_sends_one_text_and_its_recipients_as_one_array() -> None:
     given = CASES["a named group, 2,500 recipients in three statements"]
     ours, _ = notifgql_statements(given)
-    batches = ours[1:]
+    bumps, batches = ours[1::2], ours[2::2]
+    assert {sql for sql, _ in bumps} == {ceiling.BUMP_SQL}
     assert {sql for sql, _ in batches} == {ceiling.PUBLISH_SQL}
     arrays = [[a for a in args if isinstance(a, list)] for _, args in batches]
-    assert [len(args) for _, args in batches] == [42, 42, 42]
+    assert [len(args) for _, args in batches] == [43, 43, 43]
     assert [[len(a) for a in found] for found in arrays] == [[1_000], [1_000], [500]]
     assert [r for (found,) in arrays for r in found] == sorted(given["recipientIds"])
+    # Each batch's inboxes' versions are taken just before it, for the same recipients.
+    assert [args for _, args in bumps] == [["17", 1, found, 1] for (found,) in arrays]
 
 
 def _key(value: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The ceiling's reads, and the bare markAllSeen, send the SQL text notifgql's compile to."""
+"""The ceiling's reads and version bump, and the bare markAllSeen, send notifgql's SQL text."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications
-from notifgql.notifications import commands, queries
+from notifgql.notifications import commands, queries, versions
 from notifgql.notifications.filters import EVERYTHING, bound, where
 
 DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
@@ -21,7 +21,9 @@ VIEWER = Viewer(subject="1001", organization_id="17", role="user")
 def _statements() -> dict[str, tuple[Any, str]]:
     shape, _ = bound(VIEWER, EVERYTHING)
     unseen = commands._in_id_order(where(VIEWER, EVERYTHING), notifications.c.seen_at.is_(None))
-    mark = update(notifications).where(unseen).values(seen_at=commands._now())
+    # As commands.mark_all_seen: stamped with the version it took first.
+    mark = update(notifications).where(unseen).values(seen_at=commands._now(), change_version=1)
+    bump = versions._bump_statement("postgresql")
     return {
         "list": (queries._window(shape, backward=False, from_cursor=False), ceiling.LIST_SQL),
         "list after": (
@@ -32,6 +34,8 @@ def _statements() -> dict[str, tuple[Any, str]]:
         "JSON:API total": (queries._count(shape), ceiling.COUNT_SQL),
         "counts": (queries._counts(shape), ceiling.COUNTS_SQL),
         "markAllSeen": (mark, harness.BARE_MARK_SQL),
+        "markAllSeen's version bump": (bump, harness.BARE_BUMP_SQL),
+        "the ceiling's version bump": (bump, ceiling.BUMP_SQL),
     }
 
 

@@ -31,6 +31,9 @@ import orjson
 
 from bench import dataset, loadgen, pgcluster, procstat, profile, report
 from bench.dataset import Inbox, Layout, Preset
+from notifgql.auth import Viewer
+from notifgql.notifications.changes import ChangeTokens
+from notifgql.notifications.changes import Position as ChangePosition
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -45,6 +48,7 @@ SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk 
 # and what it keeps besides for the publish scenarios when they run.
 RESERVE_S = 22.0
 TABS_RESERVE_S = 14.0
+CHANGES_RESERVE_S = 16.0
 PUBLISH_RESERVE_S = 20.0
 
 NODE_FIELDS = (
@@ -78,6 +82,16 @@ def tabs_query(tabs: Sequence[str]) -> str:
     return f"query Tabs {{ {counts} }}"
 
 
+# The change feed after CHANGES changes in a whale inbox, every Notification field. Like
+# the list's page 1 (no totalCount), it leaves out the counts, which a client keeping its
+# copy up to date from the changes does not need, and which cost as much as counting the
+# inbox anywhere.
+CHANGES = 100
+CHANGES_QUERY = (
+    "query Changes($since: String) { inboxChanges(since: $since) "
+    f"{{ changed {{ {NODE_FIELDS} }} removed next hasMore }} }}"
+)
+TOGGLE_QUERY = "mutation Toggle($id: ID!) {{ {}(id: $id) {{ id }} }}"
 TAB_QUERY = tabs_query(TABS[:1])
 TABS_QUERY = tabs_query(TABS)
 MARK_QUERY = "mutation MarkAllSeen { markAllSeen { count } }"
@@ -491,6 +505,7 @@ class Bench:
         self.tokens: dict[tuple[int, int], str] = {}
         self.service_tokens: dict[int, str] = {}
         self.deep_cursors: dict[tuple[int, int], str] = {}
+        self.change_positions: dict[tuple[str, str], str] = {}
         # The organization each side publishes into: neither pays for the other's rows.
         orgs = sorted({inbox.organization_id for inbox in layout.viewers})
         self.publish_orgs = {"notifgql": orgs[0], "ceiling": orgs[1]}
@@ -573,6 +588,61 @@ class Bench:
         """The user token of ``inbox``."""
         return self.tokens[(inbox.organization_id, inbox.recipient_id)]
 
+    def make_changes(self, notifgql: Server) -> None:
+        """A change-feed position in each whale inbox, then CHANGES changes after it.
+
+        The position is the inbox's current end, sealed as notifgql seals it (the bench
+        shares the server's secret): reaching it through the API would page 50,000
+        notifications. Each change toggles the read state of one notification of page 1.
+        """
+        tokens = ChangeTokens(self.env["NOTIFGQL_JWT_SECRET"], history_days=30)
+
+        async def current_versions() -> dict[tuple[str, str], int]:
+            conn = await asyncpg.connect(self.db.dsn)
+            try:
+                rows = await conn.fetch(
+                    "SELECT organization_id, recipient_id, version FROM inboxes"
+                )
+            finally:
+                await conn.close()
+            return {(row[0], row[1]): int(row[2]) for row in rows}
+
+        versions = asyncio.run(current_versions())
+        for whale in self.layout.whales:
+            key = (whale.organization_id, whale.recipient_id)
+            viewer = Viewer(
+                subject=whale.recipient_id, organization_id=whale.organization_id, role="user"
+            )
+            position = ChangePosition(versions.get(key, 0), 2**63 - 1)
+            self.change_positions[key] = tokens.encode(viewer, position, datetime.now(UTC))
+            token = self.token(whale)
+            listed = graphql(
+                notifgql.url + "/graphql",
+                token,
+                "query($n: Int) { notifications(first: $n) { nodes { id read } } }",
+                {"n": CHANGES},
+            )
+            for node in listed["notifications"]["nodes"]:
+                mutation = "unreadNotification" if node["read"] else "readNotification"
+                graphql(
+                    notifgql.url + "/graphql",
+                    token,
+                    TOGGLE_QUERY.format(mutation),
+                    {"id": node["id"]},
+                )
+            found = graphql(
+                notifgql.url + "/graphql",
+                token,
+                CHANGES_QUERY,
+                {"since": self.change_positions[key]},
+            )["inboxChanges"]
+            if len(found["changed"]) != CHANGES or found["hasMore"] or found["removed"]:
+                raise BenchFailure(
+                    f"the change feed after {CHANGES} changes answered {len(found['changed'])} "
+                    f"changed, {len(found['removed'])} removed, hasMore {found['hasMore']}"
+                )
+        say(f"{CHANGES} changes made in each whale inbox; the feed reports each once")
+
     def walk_cursors(self, notifgql: Server) -> None:
         """The cursor DEEP_OFFSET items down each whale inbox, paging notifgql itself."""
         for whale in self.layout.whales:
@@ -629,6 +699,18 @@ class Bench:
             [("POST", "/graphql", self.token(v), gql(TABS_QUERY)) for v in viewers],
         )
         write("page1.notifgql", [("POST", "/graphql", t, b) for t, b in page1])
+        if self.change_positions:
+            feed = [
+                (
+                    self.token(w),
+                    gql(
+                        CHANGES_QUERY,
+                        {"since": self.change_positions[(w.organization_id, w.recipient_id)]},
+                    ),
+                )
+                for w in whales
+            ]
+            write("changes.notifgql", [("POST", "/graphql", t, b) for t, b in feed])
         write("deep.notifgql", [("POST", "/graphql", t, b) for t, b in deep])
         write("page1.ceiling", [("POST", "/graphql/list", t, b) for t, b in page1])
         write("deep.ceiling", [("POST", "/graphql/list", t, b) for t, b in deep])
@@ -928,6 +1010,7 @@ class Bench:
         per_round: dict[str, list[float]] = {key: [] for key in groups if key in report.RATIOS}
         reserve = RESERVE_S + (PUBLISH_RESERVE_S if self.config.wants_publish() else 0.0)
         reserve += TABS_RESERVE_S if self.config.wants("tabs") else 0.0
+        reserve += CHANGES_RESERVE_S if self.config.wants("changes") else 0.0
         deadline = self.started + self.config.budget_s - reserve if self.config.budget_s else None
         round_s = 0.0
         roots = {server.pid for entries in groups.values() for _, server, _ in entries}
@@ -1330,7 +1413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma list of scenarios: list,counts,deep,jsonapi,tabs,create,mark,publish,"
+        help="comma list of scenarios: list,counts,deep,jsonapi,tabs,changes,create,mark,publish,"
         "publish1000,grouped,workers",
     )
     args = parser.parse_args(argv)
@@ -1363,7 +1446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_readme(BENCH / "README.md", table)
         say("results table written into bench/README.md")
     say(f"done in {results.meta['elapsed_s']:.0f}s; raw figures in {out}")
-    if report.tabs_ratios(results):
+    if report.tabs_ratios(results) or report.changes_ratios(results):
         print(report.tabs_spread(results))
         print(report.tabs_line(results))
     if report.has_publish(results):
@@ -1404,6 +1487,8 @@ def run(bench: Bench, has_statements: bool) -> Results:
     notifgql = bench.start_notifgql("notifgql")
     ceiling = bench.start_ceiling()
     bench.walk_cursors(notifgql)
+    if config.wants("changes"):
+        bench.make_changes(notifgql)
     bench.write_requests()
     bench.verify(notifgql, ceiling)
     bench.restore()
@@ -1447,6 +1532,13 @@ def run(bench: Bench, has_statements: bool) -> Results:
         bench.compare(
             "tabs",
             [("one", notifgql, "tabs1.notifgql"), ("five", notifgql, "tabs5.notifgql")],
+            rounds=config.tabs_rounds,
+            seconds=other_seconds,
+        )
+    if config.wants("changes"):
+        bench.compare(
+            "changes",
+            [("page1", notifgql, "page1.notifgql"), ("changes", notifgql, "changes.notifgql")],
             rounds=config.tabs_rounds,
             seconds=other_seconds,
         )

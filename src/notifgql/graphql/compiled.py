@@ -261,6 +261,14 @@ class _Compiler:
             return lambda source: lambda: read(source)
         assert field.of is not None
         nested = self.project(field.of, node.selection_set, _NO_LATER)
+        if field.kind == "later_one":
+            later.append(key)
+
+            async def computed(source: Any) -> Json:
+                inner = await read(source)
+                return None if inner is None else nested(inner)
+
+            return lambda source: lambda: computed(source)
         if field.kind == "one":
 
             def one(source: Any) -> Json:

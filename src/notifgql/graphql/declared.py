@@ -31,7 +31,7 @@ from strawberry.utils.str_converters import to_camel_case
 S = TypeVar("S")
 T = TypeVar("T")
 
-Kind = Literal["value", "one", "many", "later"]
+Kind = Literal["value", "one", "many", "later", "later_one"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,15 @@ class Reads(Generic[S]):
     def later(self, read: Callable[[S], Awaitable[Any]], description: str | None = None) -> Any:
         """A leaf computed only when selected (e.g. a count): ``read`` returns an awaitable."""
         return _Marker("later", read, None, description)
+
+    def later_one(
+        self,
+        of: type[Declared],
+        read: Callable[[S], Awaitable[Any]],
+        description: str | None = None,
+    ) -> Any:
+        """A nested object computed only when selected: ``read`` returns an awaitable."""
+        return _Marker("later_one", read, of, description)
 
 
 def _position(attribute: Any) -> int:
@@ -165,6 +174,12 @@ def _resolved_field(marker: _Marker, annotation: Any, module: str) -> Any:
 
         async def resolve(root: Any) -> Any:
             return await read(root.__source__)
+
+    elif marker.kind == "later_one":
+
+        async def resolve(root: Any) -> Any:
+            nested = await read(root.__source__)
+            return None if nested is None or of is None else of.from_model(nested)
 
     elif marker.kind == "one":
 

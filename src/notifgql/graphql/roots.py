@@ -151,13 +151,36 @@ async def notification_counts_of(
         return await queries.counts_of(conn, viewer, specs)
 
 
+class LazyCounts:
+    """The badge numbers of the whole inbox: counted once, and only if a field asks.
+
+    Counting a large inbox costs far more than the change feed's own read, and a client
+    that keeps its counts up to date from the changes does not need them.
+    """
+
+    def __init__(self, connect: Connect, viewer: Viewer) -> None:
+        self._connect = connect
+        self._viewer = viewer
+        self._counts: asyncio.Future[Counts] | None = None
+
+    def get(self) -> asyncio.Future[Counts]:
+        """The counts, started on first use and shared by every later one."""
+        if self._counts is None:
+            self._counts = asyncio.ensure_future(self._run())
+        return self._counts
+
+    async def _run(self) -> Counts:
+        async with self._connect() as conn:
+            return await queries.counts(conn, self._viewer, EVERYTHING)
+
+
 @dataclass(frozen=True, slots=True)
 class InboxChangesAnswer:
     """One answer of the change feed, its next position sealed into a token."""
 
     changes: Changes
     next: str
-    counts: Counts
+    counts: LazyCounts
 
 
 async def inbox_changes(
@@ -185,8 +208,9 @@ async def inbox_changes_at(
     size = changes.DEFAULT_CHANGES if first is None else first
     async with connect() as conn:
         found = await changes.changes_since(conn, viewer, position, size, now)
-        numbers = await queries.counts(conn, viewer, EVERYTHING)
-    return InboxChangesAnswer(found, tokens.encode(viewer, found.next, now), numbers)
+    return InboxChangesAnswer(
+        found, tokens.encode(viewer, found.next, now), LazyCounts(connect, viewer)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,8 +257,10 @@ class InboxChanges(Declared):
         lambda found: [str(item) for item in found.changes.removed],
         "Notifications gone from your inbox since: withdrawn, expired or deleted.",
     )
-    counts: NotificationCounts = inbox_changes.one(
-        NotificationCounts, lambda found: found.counts, "Your badge numbers now."
+    counts: NotificationCounts = inbox_changes.later_one(
+        NotificationCounts,
+        lambda found: found.counts.get(),
+        "Your badge numbers now; counted only when asked (a large inbox takes a while).",
     )
     next: str = inbox_changes.value(
         lambda found: found.next, "Your position after these changes: the next call's since."

@@ -13,6 +13,7 @@ from notifgql.db.models import inboxes, notifications
 from notifgql.notifications.changes import ChangeTokens, Position
 from notifgql.notifications.retention import purge
 from tests.client import ALICE, ALICE_ELSEWHERE, BOB, Api, Person
+from tests.graphql.conftest import Statements
 from tests.graphql.documents import (
     MARK_ALL_READ,
     MARK_SEEN,
@@ -296,3 +297,19 @@ class TestVersions:
         assert sorted(stamped) == list(range(1, 31))
         assert counter == 30
         assert len((await caught_up(api))["changed"]) == 30
+
+
+class TestCounts:
+    async def test_counted_only_when_asked_and_as_the_badge_says(
+        self, api: Api, statements: Statements
+    ) -> None:
+        await create(api, ALICE, "one")
+        read = await create(api, ALICE, "two")
+        await api.data(READ, {"id": read})
+        statements.sent.clear()
+        bare = await api.data("{ inboxChanges { changed { id } next } }")
+        assert len(bare["inboxChanges"]["changed"]) == 2
+        assert len(statements.sent) == 1
+        badge = await api.data("{ notificationCounts { total unread } }")
+        counted = await changes(api)
+        assert counted["counts"] == badge["notificationCounts"] == {"total": 2, "unread": 1}

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from notifgql.db.engine import Database
-from notifgql.db.reader import AnySelect, Reader, Row
 from notifgql.notifications.queries import MAX_COUNTS_PER_STATEMENT
 from tests.client import ALICE, BOB, Api
+from tests.graphql.conftest import Statements
 from tests.graphql.documents import READ, assert_error
 from tests.graphql.test_actions import tabbed
 from tests.graphql.test_publish import publish
@@ -33,35 +29,6 @@ TABS: dict[str, dict[str, Any] | None] = {
     "later": {"snoozed": True},
     "chosen": {"ids": []},
 }
-
-
-class Statements:
-    """Every SELECT the inbox reads send while installed, whichever door asks."""
-
-    def __init__(self) -> None:
-        self.sent: list[AnySelect] = []
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> Statements:
-    seen = Statements()
-    original = Database.reader
-
-    class Spy:
-        def __init__(self, inner: Reader) -> None:
-            self.inner = inner
-
-        async def rows(self, statement: AnySelect, params: Mapping[str, Any]) -> Sequence[Row]:
-            seen.sent.append(statement)
-            return await self.inner.rows(statement, params)
-
-    @asynccontextmanager
-    async def spying(self: Database) -> AsyncIterator[Reader]:
-        async with original(self) as reader:
-            yield Spy(reader)
-
-    monkeypatch.setattr(Database, "reader", spying)
-    return seen
 
 
 def tabs_query(tabs: Mapping[str, dict[str, Any] | None]) -> tuple[str, dict[str, Any]]:

@@ -47,9 +47,9 @@ SETTLE = 0.05  # seconds between two runs: the previous server answers what wrk 
 # What the quick run keeps for markAllSeen, createNotification and stopping, out of its budget,
 # and what it keeps besides for the publish scenarios when they run.
 RESERVE_S = 22.0
-TABS_RESERVE_S = 14.0
-CHANGES_RESERVE_S = 16.0
-PUBLISH_RESERVE_S = 20.0
+TABS_RESERVE_S = 12.0
+CHANGES_RESERVE_S = 12.0
+PUBLISH_RESERVE_S = 18.0
 
 NODE_FIELDS = (
     "id title description excerpt targetType targetId targetTitle targetLabel parentType "

@@ -15,6 +15,7 @@ from tests.subscriptions.ws import Socket, Sockets
 
 FIELDS = "changed { id title read } removed counts { total unread } next hasMore"
 BURST = 1_000
+PUBLISHERS = 3
 
 
 def feed(since: str | None = None) -> str:
@@ -75,11 +76,13 @@ class TestBurst:
         position = (await answer(socket))["next"]
 
         async def burst() -> None:
+            # A few publishers at once, fewer than the pool's connections: the subscriber's
+            # reads must find one free on SQLite too.
             async def some(start: int) -> None:
-                for n in range(start, BURST, 10):
+                for n in range(start, BURST, PUBLISHERS):
                     await publish(api, task(["1001"], groupKey=f"burst {n}"))
 
-            await asyncio.gather(*(some(start) for start in range(10)))
+            await asyncio.gather(*(some(start) for start in range(PUBLISHERS)))
 
         publishing = asyncio.create_task(burst())
         try:

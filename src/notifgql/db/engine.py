@@ -64,6 +64,10 @@ class Database:
     sqlite_file: SqliteFile | None = None
     # PostgreSQL only: the pool the domain's SELECTs run on (see reader.py).
     driver: DriverPool | None = None
+    # SQLite only: this process's writers take turns here, first come first served. SQLite's
+    # own busy timeout retries at random intervals, so under a burst of concurrent writes
+    # one writer could lose every retry and time out while later ones went through.
+    writers: asyncio.Lock | None = None
 
     @asynccontextmanager
     async def connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
@@ -140,13 +144,28 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction that commits when the block ends cleanly."""
-        async with _classified(), self.connect() as conn:
+        async with _classified(), self._turn(), self.connect() as conn:
             await self._check_file(conn, writing=True)
             async with conn.begin():
                 await self._begin_within_timeout(conn)
                 yield conn
                 # Again just before COMMIT: the file may have gone while the block ran.
                 await self._check_file(conn, writing=True)
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This writer's turn among the process's SQLite writers, within ``timeout``."""
+        if self.writers is None:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self.writers.acquire(), self.timeout)
+        except TimeoutError:
+            raise ServiceUnavailable("The database is busy; try again shortly") from None
+        try:
+            yield
+        finally:
+            self.writers.release()
 
     async def _begin_within_timeout(self, conn: AsyncConnection) -> None:
         """On PostgreSQL, send BEGIN now and give up unless the server answers in ``timeout``.
@@ -241,7 +260,12 @@ def create_database(settings: Settings) -> Database:
             sqlite_file = SqliteFile(Path(url.database).absolute())
             _remember_file(engine, sqlite_file)
         return Database(
-            engine, engine, dialect="sqlite", timeout=settings.db_timeout, sqlite_file=sqlite_file
+            engine,
+            engine,
+            dialect="sqlite",
+            timeout=settings.db_timeout,
+            sqlite_file=sqlite_file,
+            writers=asyncio.Lock(),
         )
 
     kwargs |= {

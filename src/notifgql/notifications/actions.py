@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select, update
 
 from notifgql.auth import Viewer
 from notifgql.db.models import notifications as t
@@ -22,7 +22,7 @@ from notifgql.errors import BadUserInput, NotFound
 from notifgql.notifications import versions
 from notifgql.notifications.events import InboxEvent
 from notifgql.notifications.fields import check_text, described, from_client
-from notifgql.notifications.filters import NotificationFilter, where
+from notifgql.notifications.filters import NotificationFilter, group_shown, where
 from notifgql.notifications.limits import (
     MAX_ACTION_ID_LENGTH,
     MAX_ACTION_LABEL_LENGTH,
@@ -222,19 +222,12 @@ async def complete_actions(work: UnitOfWork, viewer: Viewer, group_key: str, act
     check_text(group_key, parameter="complete_actions.group_key")
     _check_action_id(action_id, parameter="action_id")
     now = datetime.now(UTC)
-    of_group = (
-        t.c.group_key == group_key,
-        t.c.organization_id == viewer.organization_id,
-        t.c.withdrawn_at.is_(None),
-        or_(t.c.expires_at.is_(None), t.c.expires_at > now),
-    )
+    of_group = group_shown(viewer.organization_id, group_key, now)
     # The inboxes' versions first, then their rows: the one lock order of every writer.
-    recipients = (await work.conn.execute(select(t.c.recipient_id).where(*of_group))).scalars()
-    await versions.take_all(work, viewer.organization_id, list(recipients))
-    taken = [r for _, r in versions.taken_inboxes(work, viewer.organization_id)]
+    taken = await versions.take_where(work, viewer.organization_id, of_group)
     shown = (
         select(t.c.id, t.c.recipient_id, t.c.action_required, t.c.actions)
-        .where(*of_group, t.c.recipient_id.in_(taken))
+        .where(of_group, t.c.recipient_id.in_(taken))
         .order_by(t.c.id)
         .with_for_update()
     )

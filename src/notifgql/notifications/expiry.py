@@ -18,7 +18,7 @@ from notifgql.db.engine import Database
 from notifgql.db.models import notifications as t
 from notifgql.notifications import versions
 from notifgql.notifications.events import InboxEvent
-from notifgql.notifications.unit_of_work import Publisher, UnitOfWork, in_transaction
+from notifgql.notifications.unit_of_work import Publisher, UnitOfWork, batch_after_batch
 
 # Inboxes per transaction; a fuller backlog is taken batch after batch.
 NOTE_BATCH_SIZE = 500
@@ -31,14 +31,7 @@ async def note_expired(
     async with database.reader() as reader:
         if not await reader.rows(_ANY_DUE, {"now": datetime.now(UTC)}):
             return 0
-    noted = 0
-    while True:
-        batch, full = await in_transaction(
-            database, publisher, lambda work: _note_batch(work, batch_size)
-        )
-        noted += batch
-        if not full:
-            return noted
+    return await batch_after_batch(database, publisher, lambda work: _note_batch(work, batch_size))
 
 
 # Answered by the partial index on the rows that will expire and have not been noted.

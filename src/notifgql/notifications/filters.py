@@ -154,6 +154,17 @@ def bound(
     return tuple(shape), params
 
 
+def group_shown(organization_id: str, group_key: str, now: datetime) -> ColumnElement[bool]:
+    """A group's notifications still shown, in every inbox of the organization: what a
+    service changes when it acts on the whole group."""
+    return and_(
+        t.c.group_key == group_key,
+        t.c.organization_id == organization_id,
+        t.c.withdrawn_at.is_(None),
+        or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+    )
+
+
 def _unbound(name: str, type_: Any, *, expanding: bool = False) -> Any:
     return bindparam(name, type_=type_, expanding=expanding)
 

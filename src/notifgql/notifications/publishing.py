@@ -19,7 +19,6 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Text,
     and_,
     bindparam,
     case,
@@ -66,6 +65,7 @@ from notifgql.notifications.fields import (
     marker,
     parse_opaque_id,
 )
+from notifgql.notifications.filters import group_shown
 from notifgql.notifications.limits import (
     MAX_ACTIVITIES_COUNT,
     MAX_KEY_LENGTH,
@@ -304,21 +304,14 @@ async def withdraw(work: UnitOfWork, viewer: Viewer, group_key: str) -> int:
     viewer.require_service()
     check_key(group_key, parameter="withdraw.group_key")
     now = datetime.now(UTC)
-    shown = (
-        t.c.group_key == group_key,
-        t.c.organization_id == viewer.organization_id,
-        t.c.withdrawn_at.is_(None),
-        or_(t.c.expires_at.is_(None), t.c.expires_at > now),
-    )
+    shown = group_shown(viewer.organization_id, group_key, now)
     # The inboxes' versions first, then their rows: the one lock order of every writer.
-    recipients = (await work.conn.execute(select(t.c.recipient_id).where(*shown))).scalars()
-    await versions.take_all(work, viewer.organization_id, list(recipients))
-    taken = [r for _, r in versions.taken_inboxes(work, viewer.organization_id)]
+    taken = await versions.take_where(work, viewer.organization_id, shown)
     if not taken:
         return 0
     statement = (
         update(t)
-        .where(*shown, t.c.recipient_id.in_(taken))
+        .where(shown, t.c.recipient_id.in_(taken))
         .values(withdrawn_at=now, change_version=versions.of_row())
         .returning(t.c.recipient_id)
     )
@@ -497,13 +490,7 @@ def _append_statement(dialect: str) -> Any:
     and SQLAlchemy compiles the statement once rather than on every call.
     """
     is_pg = dialect == "postgresql"
-    recipients = (
-        func.unnest(bindparam("recipients", type_=postgresql.ARRAY(Text())))
-        .table_valued("value")
-        .render_derived()
-        if is_pg
-        else func.json_each(bindparam("recipients", type_=Text())).table_valued("value")
-    )
+    recipients = versions.recipients_table(dialect)
     # The WHERE also keeps SQLite from reading ON CONFLICT as the ON of a join.
     # The version the publish took for the recipient's inbox (``versions.take_all``).
     version = (

@@ -19,7 +19,7 @@ from notifgql.db.engine import Database
 from notifgql.db.models import notifications as t
 from notifgql.notifications import versions
 from notifgql.notifications.events import InboxEvent
-from notifgql.notifications.unit_of_work import Publisher, UnitOfWork, in_transaction
+from notifgql.notifications.unit_of_work import Publisher, UnitOfWork, batch_after_batch
 
 # Notifications woken per transaction; a fuller backlog is taken batch after batch.
 WAKE_BATCH_SIZE = 500
@@ -34,14 +34,7 @@ async def wake_due(
     async with database.reader() as reader:
         if not await reader.rows(_ANY_DUE, {"now": datetime.now(UTC)}):
             return 0
-    woken = 0
-    while True:
-        batch, full = await in_transaction(
-            database, publisher, lambda work: _wake_batch(work, batch_size)
-        )
-        woken += batch
-        if not full:
-            return woken
+    return await batch_after_batch(database, publisher, lambda work: _wake_batch(work, batch_size))
 
 
 # The partial index on snoozed_until answers this without touching the table.

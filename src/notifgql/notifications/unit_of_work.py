@@ -73,6 +73,21 @@ async def in_transaction(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def batch_after_batch(
+    database: Database,
+    publisher: Publisher,
+    batch: Callable[[UnitOfWork], Awaitable[tuple[int, bool]]],
+) -> int:
+    """Run ``batch`` in transactions of its own until it says no more is due; the sum of
+    what each did. For background work taken a bounded batch at a time."""
+    done = 0
+    while True:
+        count, more = await in_transaction(database, publisher, batch)
+        done += count
+        if not more:
+            return done
+
+
 @asynccontextmanager
 async def unit_of_work(database: Database, publisher: Publisher) -> AsyncIterator[UnitOfWork]:
     """Run a block in one transaction, then publish what it recorded.

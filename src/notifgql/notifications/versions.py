@@ -98,6 +98,30 @@ async def take_free(work: UnitOfWork, wanted: Iterable[Inbox]) -> list[Inbox]:
     return sorted(taken)
 
 
+async def take_where(
+    work: UnitOfWork, organization_id: str, *conditions: ColumnElement[bool]
+) -> list[str]:
+    """Take the versions of the organization's inboxes holding rows that match
+    ``conditions`` (a group's notifications); the recipients this transaction now holds,
+    sorted. Only their rows may be changed: a row that joined later is in an inbox the
+    transaction does not hold."""
+    found = await work.conn.execute(select(t.c.recipient_id).where(*conditions))
+    await take_all(work, organization_id, list(found.scalars()))
+    return [recipient for _, recipient in taken_inboxes(work, organization_id)]
+
+
+def recipients_table(dialect: str) -> Any:
+    """The ``recipients`` parameter as a table of one column, ``value``: one array on
+    PostgreSQL, JSON text on SQLite, so that a statement binds them all as one value."""
+    if dialect == "postgresql":
+        return (
+            func.unnest(bindparam("recipients", type_=postgresql.ARRAY(Text())))
+            .table_valued("value")
+            .render_derived()
+        )
+    return func.json_each(bindparam("recipients", type_=Text())).table_valued("value")
+
+
 def of_row() -> ColumnElement[int]:
     """The version this transaction took for the inbox of the row being written.
 
@@ -153,13 +177,7 @@ def _bump_statement(dialect: str) -> Any:
     The recipients come as one array (PostgreSQL) or JSON text (SQLite) parameter, sorted.
     """
     is_pg = dialect == "postgresql"
-    recipients = (
-        func.unnest(bindparam("recipients", type_=postgresql.ARRAY(Text())))
-        .table_valued("value")
-        .render_derived()
-        if is_pg
-        else func.json_each(bindparam("recipients", type_=Text())).table_valued("value")
-    )
+    recipients = recipients_table(dialect)
     # The WHERE keeps SQLite from reading ON CONFLICT as the ON of a join.
     source = (
         select(bindparam("organization_id", type_=Text()), recipients.c.value, literal(1))

@@ -41,7 +41,7 @@ class RelayBroker(LocalBroker):
         health_interval: float = 30.0,
         outbox_size: int = DEFAULT_OUTBOX_SIZE,
         retry_initial: float = 0.05,
-        retry_max: float = 5.0,
+        retry_max: float = 2.0,
     ) -> None:
         super().__init__(queue_size)
         self.channel = channel
@@ -49,6 +49,8 @@ class RelayBroker(LocalBroker):
         self.timeout = timeout
         # Seconds between checks that an idle channel connection is still alive.
         self.health_interval = health_interval
+        # Backoff between reconnection attempts: capped low, since every live change feed
+        # of the process waits for the channel to come back before it reads again.
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)

@@ -76,9 +76,10 @@ def _day_end(value: str, parameter: str, tz: ZoneInfo) -> datetime:
 
 
 _BOOLEAN: Schema = {"type": "boolean", "description": "true or false (also 1 or 0)"}
-_DAY: Schema = {"type": "string", "format": "date"}
+_DAY: Schema = {"type": "string", "format": "date", "examples": ["2026-03-01"]}
 _INSTANT: Schema = {
     "type": "string",
+    "examples": ["2026-03-01T12:00:00Z", "2026-03-01"],
     "description": "an ISO 8601 date-time (one without an offset is in the dialect's time "
     "zone), or a date, meaning its first instant",
 }
@@ -98,7 +99,10 @@ class Filter(NamedTuple):
 # place JSON:API's filter names live (errors are renamed through PARAMETERS below).
 FILTERS: dict[str, Filter] = {
     "filter[id]": Filter(
-        "ids", _id_list, {"type": "string"}, "Only these notification ids, comma-separated."
+        "ids",
+        _id_list,
+        {"type": "string", "examples": ["17,42"]},
+        "Only these notification ids, comma-separated.",
     ),
     "filter[before]": Filter(
         "created_before", parse_instant, _INSTANT, "Only notifications created before this."
@@ -113,10 +117,16 @@ FILTERS: dict[str, Filter] = {
         "last_action_after", _day_end, _DAY, "Last action after this day, in the zone."
     ),
     "filter[type]": Filter(
-        "target_type", _stripped, {"type": "string"}, "The target type, case-insensitive."
+        "target_type",
+        _stripped,
+        {"type": "string", "examples": ["Task"]},
+        "The target type, case-insensitive.",
     ),
     "filter[project_id]": Filter(
-        "project_id", _as_given, {"type": "string"}, "Only notifications of this project."
+        "project_id",
+        _as_given,
+        {"type": "string", "examples": ["7"]},
+        "Only notifications of this project.",
     ),
     "filter[dismissed]": Filter("dismissed", _boolean, _BOOLEAN, "Dismissed ones, or not."),
     "filter[important]": Filter("important", _boolean, _BOOLEAN, "Important ones, or not."),

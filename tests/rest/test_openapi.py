@@ -342,6 +342,12 @@ class TestDocuments:
         }
         assert described == mounted
 
+    @pytest.mark.parametrize("path", [JSONAPI, CRM])
+    async def test_lists_answer_head_as_before(self, api: Api, path: str) -> None:
+        response = await api.client.head(path, headers=api.auth())
+        assert response.status == 200
+        assert await response.read() == b""
+
     async def test_list_parameters_are_the_declared_ones(self, api: Api) -> None:
         document = await fetch_document(api, openapi.JSONAPI_PATH)
         names = [p["name"] for p in document["paths"][JSONAPI]["get"]["parameters"]]

@@ -31,6 +31,7 @@ from notifgql.rest.common import (
     Schema,
     closed,
     error_boundary,
+    mount,
     nullable,
     parse_bool,
     viewer,
@@ -65,8 +66,7 @@ _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
     app.middlewares.append(error_boundary((PATH,), render_error, PARAMETERS))
-    for operation in OPERATIONS:
-        app.router.add_route(operation.method, operation.path, operation.handler)
+    mount(app, OPERATIONS)
 
 
 async def list_notifications(request: web.Request) -> web.Response:

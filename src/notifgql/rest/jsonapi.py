@@ -35,6 +35,7 @@ from notifgql.rest.common import (
     closed,
     end_of_day,
     error_boundary,
+    mount,
     nullable,
     parse_bool,
     parse_day,
@@ -154,8 +155,7 @@ PARAMETERS: dict[str, str] = {
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
     app.middlewares.append(error_boundary((BASE,), render_error, PARAMETERS))
-    for operation in OPERATIONS:
-        app.router.add_route(operation.method, operation.path, operation.handler)
+    mount(app, OPERATIONS)
 
 
 async def list_notifications(request: web.Request) -> web.Response:

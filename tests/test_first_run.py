@@ -54,6 +54,7 @@ class TestFrontPage:
                     "graphql": "/graphql",
                     "graphiql": "/graphql",
                     "rest": {"jsonapi": "/api/v2/notifications", "crm": "/notifications"},
+                    "openapi": {"jsonapi": "/api/v2/openapi.json", "crm": "/openapi.json"},
                     "health": {"live": "/healthz", "ready": "/readyz"},
                     "metrics": "/metrics",
                 }
@@ -67,12 +68,21 @@ class TestFrontPage:
             assert response.status == 200
             assert response.content_type == "text/html"
             page = await response.text()
-        for path in ("/graphql", "/api/v2/notifications", "/notifications", "/healthz", "/readyz"):
+        for path in (
+            "/graphql",
+            "/api/v2/notifications",
+            "/notifications",
+            "/api/v2/openapi.json",
+            "/openapi.json",
+            "/healthz",
+            "/readyz",
+        ):
             assert f'href="{path}"' in page, path
         assert "GraphiQL" in page
 
     async def test_every_link_answers(self, demo: Serve) -> None:
-        """The paths the page names exist: 401 without a token, 200 for the probes."""
+        """The paths the page names exist: 401 without a token, 200 for the probes and the
+        OpenAPI documents."""
         async with aiohttp.ClientSession() as http:
             for path, status in [
                 ("/healthz", 200),
@@ -80,6 +90,8 @@ class TestFrontPage:
                 ("/metrics", 200),
                 ("/api/v2/notifications", 401),
                 ("/notifications", 401),
+                ("/api/v2/openapi.json", 200),
+                ("/openapi.json", 200),
             ]:
                 async with http.get(f"{demo.url}{path}") as response:
                     assert response.status == status, path

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from notifgql import appkeys
 from notifgql.accept import accepted
+from notifgql.rest import openapi
 
 
 def _links(graphiql: bool) -> dict[str, Any]:
@@ -18,6 +19,7 @@ def _links(graphiql: bool) -> dict[str, Any]:
         "graphql": graphql,
         "graphiql": graphql if graphiql else None,
         "rest": {"jsonapi": "/api/v2/notifications", "crm": "/notifications"},
+        "openapi": {"jsonapi": openapi.JSONAPI_PATH, "crm": openapi.CRM_PATH},
         "health": {"live": "/healthz", "ready": "/readyz"},
         "metrics": "/metrics",
     }
@@ -38,6 +40,8 @@ def _page(links: dict[str, Any]) -> str:
         ("GraphQL endpoint" + (" and GraphiQL" if links["graphiql"] else ""), links["graphql"]),
         ("The JSON:API dialect", links["rest"]["jsonapi"]),
         ("The CRM dialect", links["rest"]["crm"]),
+        ("The JSON:API dialect's OpenAPI document", links["openapi"]["jsonapi"]),
+        ("The CRM dialect's OpenAPI document", links["openapi"]["crm"]),
         ("Liveness", links["health"]["live"]),
         ("Readiness", links["health"]["ready"]),
         ("Prometheus metrics", links["metrics"]),

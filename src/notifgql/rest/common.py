@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -158,3 +159,76 @@ def error_boundary(
             return render(500, "INTERNAL_SERVER_ERROR", "Internal server error", None)
 
     return middleware
+
+
+# A JSON Schema (2020-12, as OpenAPI 3.1 uses it).
+Schema = dict[str, Any]
+
+
+def nullable(schema: Schema) -> Schema:
+    """``schema`` or null."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def closed(properties: Mapping[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    """An object with exactly these properties: each one required unless ``optional``."""
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+class IntParameter(NamedTuple):
+    """An integer query parameter: its neutral name (errors), bounds and default."""
+
+    neutral: str
+    low: int
+    high: int
+    default: int
+    description: str
+
+    def read(self, request: web.Request, key: str) -> int:
+        """The value ``key`` carries in ``request``, or the default."""
+        return parse_int(
+            request.query.get(key, str(self.default)), self.neutral, low=self.low, high=self.high
+        )
+
+    def schema(self) -> Schema:
+        """What the parameter accepts."""
+        return {
+            "type": "integer",
+            "minimum": self.low,
+            "maximum": self.high,
+            "default": self.default,
+        }
+
+
+def mount(app: web.Application, operations: tuple[Operation, ...]) -> None:
+    """Route each operation to its handler (a GET answers HEAD too, as aiohttp's add_get)."""
+    for operation in operations:
+        if operation.method == "GET":
+            app.router.add_get(operation.path, operation.handler)
+        else:
+            app.router.add_route(operation.method, operation.path, operation.handler)
+
+
+class Operation(NamedTuple):
+    """One route of a dialect: what it mounts, and what its OpenAPI document says of it.
+
+    ``query`` names the query parameters it reads (described by the dialect's tables),
+    ``answer`` the component schema of its success body (None: no body), ``body`` the
+    component schema of its request body, ``errors`` the error statuses it answers.
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    summary: str
+    status: int
+    answer: str | None
+    errors: tuple[int, ...]
+    query: tuple[str, ...] = ()
+    body: str | None = None

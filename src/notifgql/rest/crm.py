@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -24,17 +25,39 @@ from notifgql.notifications.limits import (
 from notifgql.notifications.numbered_pages import read_numbered_page
 from notifgql.notifications.queries import Record
 from notifgql.notifications.unit_of_work import UnitOfWork, in_transaction
-from notifgql.rest.common import error_boundary, parse_bool, parse_int, viewer
+from notifgql.rest.common import (
+    IntParameter,
+    Operation,
+    Schema,
+    closed,
+    error_boundary,
+    mount,
+    nullable,
+    parse_bool,
+    viewer,
+)
 
 PATH = "/notifications"
 _ZERO_ONE = ({"1"}, {"0"})
-# This dialect's query parameter for each filter field it offers (all 0/1 flags).
-FILTERS = {"seen": "seen", "action_required": "action_required"}
+# This dialect's query parameter for each filter field it offers (all 0/1 flags), and
+# what its OpenAPI document says of it.
+FILTERS: dict[str, tuple[str, str]] = {
+    "seen": ("seen", "1: only seen notifications; 0: only unseen ones."),
+    "action_required": (
+        "action_required",
+        "1: only notifications that ask for an action; 0: only the others.",
+    ),
+}
+PAGING: dict[str, IntParameter] = {
+    "page": IntParameter("page", 1, MAX_PAGE_NUMBER, 1, "The page to answer."),
+    "per_page": IntParameter(
+        "page_size", 1, MAX_PAGE_SIZE, DEFAULT_CRM_PAGE_SIZE, "Notifications per page."
+    ),
+}
 # Neutral parameter name → this dialect's: the one place CRM's names live.
 PARAMETERS: dict[str, str] = {
-    **{f"{NotificationFilter.OWNER}.{field}": key for key, field in FILTERS.items()},
-    "page": "page",
-    "page_size": "per_page",
+    **{f"{NotificationFilter.OWNER}.{field}": key for key, (field, _) in FILTERS.items()},
+    **{spec.neutral: key for key, spec in PAGING.items()},
     "ids": "operations",
 }
 _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
@@ -43,8 +66,7 @@ _SEEN_PATH = re.compile(r"/(\*|[0-9]+)/seen")
 def add_routes(app: web.Application) -> None:
     """Mount the dialect and its error format."""
     app.middlewares.append(error_boundary((PATH,), render_error, PARAMETERS))
-    app.router.add_get(PATH, list_notifications)
-    app.router.add_patch(PATH, patch_notifications)
+    mount(app, OPERATIONS)
 
 
 async def list_notifications(request: web.Request) -> web.Response:
@@ -54,14 +76,12 @@ async def list_notifications(request: web.Request) -> web.Response:
     spec = NotificationFilter.from_client(
         {
             field: parse_bool(query[key], f"{NotificationFilter.OWNER}.{field}", _ZERO_ONE)
-            for key, field in FILTERS.items()
+            for key, (field, _) in FILTERS.items()
             if key in query
         }
     )
-    page = parse_int(query.get("page", "1"), "page", low=1, high=MAX_PAGE_NUMBER)
-    per_page = parse_int(
-        query.get("per_page", str(DEFAULT_CRM_PAGE_SIZE)), "page_size", low=1, high=MAX_PAGE_SIZE
-    )
+    page = PAGING["page"].read(request, "page")
+    per_page = PAGING["per_page"].read(request, "per_page")
     found = await read_numbered_page(request.app[appkeys.DATABASE], who, spec, page, per_page)
     body = {
         "count": found.total,
@@ -135,19 +155,37 @@ def parse_operations(body: Any) -> tuple[bool, list[int]]:
     return wildcard, ids
 
 
+class Field(NamedTuple):
+    """One field of a CRM notification: how it is read from the row, and its schema."""
+
+    read: Callable[[Record], Any]
+    schema: Schema
+
+
+_TEXT: Schema = {"type": "string"}
+_TIME: Schema = {"type": "string", "format": "date-time"}
+# A number when it reads back exactly in every JSON client, else the id's text.
+_PERSON: Schema = closed({"id": {"type": ["integer", "string"]}})
+# The older API's fields, in its order: the one place they are named.
+FIELDS: dict[str, Field] = {
+    "id": Field(lambda row: row.id, {"type": "integer"}),
+    "title": Field(lambda row: row.title, _TEXT),
+    "description": Field(lambda row: row.description, nullable(_TEXT)),
+    "sender": Field(
+        lambda row: None if row.actor_id is None else {"id": person_id(row.actor_id)},
+        nullable(_PERSON),
+    ),
+    "receiver": Field(lambda row: {"id": person_id(row.recipient_id)}, _PERSON),
+    "resource": Field(lambda row: row.resource, nullable(_TEXT)),
+    "seen_at": Field(lambda row: w3c(row.seen_at), nullable(_TIME)),
+    "created_at": Field(lambda row: w3c(row.created_at), _TIME),
+    "reason": Field(lambda row: row.reason, nullable(_TEXT)),
+}
+
+
 def item(row: Record) -> dict[str, Any]:
     """A notification as the CRM dialect renders it."""
-    return {
-        "id": row.id,
-        "title": row.title,
-        "description": row.description,
-        "sender": None if row.actor_id is None else {"id": person_id(row.actor_id)},
-        "receiver": {"id": person_id(row.recipient_id)},
-        "resource": row.resource,
-        "seen_at": w3c(row.seen_at),
-        "created_at": w3c(row.created_at),
-        "reason": row.reason,
-    }
+    return {name: spec.read(row) for name, spec in FIELDS.items()}
 
 
 # The largest integer every JSON client reads back exactly: IEEE doubles (JavaScript's
@@ -191,3 +229,83 @@ def render_error(status: int, code: str, message: str, parameter: str | None) ->
     return web.Response(
         body=orjson.dumps({"error": error}), status=status, content_type="application/json"
     )
+
+
+def error_schema(status: int) -> Schema:
+    """The body of an error answered with ``status`` (render_error writes it)."""
+    error = closed(
+        {"status": {"const": status}, "code": _TEXT, "message": _TEXT, "parameter": _TEXT},
+        optional=("parameter",),
+    )
+    return closed({"error": error})
+
+
+# The component schemas of this dialect's documents, by name.
+SCHEMAS: dict[str, Schema] = {
+    "Notification": closed({name: spec.schema for name, spec in FIELDS.items()}),
+    "NotificationList": closed(
+        {
+            "count": {"type": "integer", "minimum": 0, "description": "every match, not the page"},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "notifications": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Notification"},
+            },
+        }
+    ),
+    # What parse_operations accepts (other members of the objects are ignored).
+    "Operations": {
+        "type": "object",
+        "properties": {
+            "operations": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_CRM_OPERATIONS,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "op": {"const": "add"},
+                        "path": {
+                            "type": "string",
+                            "pattern": f"^{_SEEN_PATH.pattern}$",
+                            "description": '"/*/seen" (every notification) or "/<id>/seen"',
+                        },
+                        "value": {"type": "null"},
+                    },
+                    "required": ["op", "path", "value"],
+                },
+            }
+        },
+        "required": ["operations"],
+    },
+}
+# Query parameters by name: the filters and the paging.
+QUERY: dict[str, tuple[Schema, str]] = {
+    **{key: ({"type": "integer", "enum": [0, 1]}, text) for key, (_, text) in FILTERS.items()},
+    **{key: (spec.schema(), spec.description) for key, spec in PAGING.items()},
+}
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        PATH,
+        list_notifications,
+        "listNotifications",
+        "The viewer's notifications, newest activity first, by numbered pages.",
+        200,
+        "NotificationList",
+        (400, 401, 403, 503),
+        query=tuple(QUERY),
+    ),
+    Operation(
+        "PATCH",
+        PATH,
+        patch_notifications,
+        "markSeen",
+        "Mark notifications seen: all of the operations in one transaction, or none.",
+        204,
+        None,
+        (400, 401, 403, 404, 413, 503),
+        body="Operations",
+    ),
+)

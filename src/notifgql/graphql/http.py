@@ -88,7 +88,7 @@ def response_media_type(accept: str) -> str | None:
     return None if best is None else best[2]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Operation:
     """One well-formed request: its text, or the hash that names a stored one."""
 
@@ -121,7 +121,7 @@ def _operation(data: Any, persisted: PersistedQueries | None) -> _Operation:
         # Switched off, persisted queries are not looked at when the text is there: it runs
         # as sent. A hash alone is then answered PERSISTED_QUERY_NOT_SUPPORTED.
         try:
-            sha256 = requested_hash(extensions)
+            sha256 = requested_hash(extensions, () if persisted is None else persisted)
         except BadPersistedQuery as error:
             raise RequestError(error.message) from None
     if query is None and sha256 is None:

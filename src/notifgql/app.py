@@ -16,6 +16,7 @@ from notifgql.db.driver_pool import asyncpg_dsn
 from notifgql.db.engine import create_database
 from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from notifgql.graphql.compiled import Plans
+from notifgql.graphql.persisted import PersistedQueries
 from notifgql.graphql.schema import build_schema
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.graphql.view import NotifGqlView
@@ -68,11 +69,15 @@ def create_app(settings: Settings) -> web.Application:
             schema.documents,
             on_fallback=lambda reason: fallbacks.labels(reason).inc(),
         )
+    persisted = None
+    if settings.persisted_queries:
+        persisted = app[appkeys.PERSISTED_QUERIES] = PersistedQueries(settings.persisted_queries)
     view = NotifGqlView(
         schema=schema,
         authenticator=authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
         plans=plans,
+        persisted=persisted,
     )
     app.router.add_route("*", "/graphql", view)
     app.on_shutdown.append(view.close_websockets)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from notifgql.db.engine import Database
 from notifgql.graphql.documents import Documents
+from notifgql.graphql.persisted import PersistedQueries
 from notifgql.graphql.slots import SubscriptionSlots
 from notifgql.notifications.changes import ChangeTokens
 from notifgql.notifications.counts_hub import CountsHub
@@ -23,6 +24,8 @@ ACTIVITY_CURSORS = web.AppKey("activity_cursors", CursorCodec)
 CHANGE_TOKENS = web.AppKey("change_tokens", ChangeTokens)
 METRICS = web.AppKey("metrics", Metrics)
 DOCUMENTS = web.AppKey("documents", Documents)
+# Absent while NOTIFGQL_PERSISTED_QUERIES is 0.
+PERSISTED_QUERIES = web.AppKey("persisted_queries", PersistedQueries)
 COUNTS_HUB = web.AppKey("counts_hub", CountsHub)
 SUBSCRIPTION_SLOTS = web.AppKey("subscription_slots", SubscriptionSlots)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Estimated memory that parsed documents of authenticated callers may hold.
     document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     max_batch: int = Field(default=0, ge=0, le=100)
+    # Automatic persisted queries: texts remembered by their SHA-256; 0 switches them off.
+    persisted_queries: int = Field(default=1_000, ge=0, le=1_000_000)
     # Run the hot inbox queries from compiled plans instead of field by field.
     compiled_queries: bool = True
     # CORS: comma-separated origins allowed to call from a browser ("*" for any).

@@ -10,11 +10,15 @@ and its conformance audits expect:
   validate, variables that do not coerce) has no ``data`` entry, and is a 400 under the new
   media type; under ``application/json`` a well-formed JSON request is answered 200.
 - A mutation over GET is a 405 with ``Allow: POST``.
-- Batches (a JSON array of requests) are refused unless ``NOTIFGQL_MAX_BATCH`` allows them.
+- Batches (a JSON array of requests) are refused unless ``NOTIFGQL_MAX_BATCH`` allows them;
+  every item is checked before any of them runs.
+- Automatic persisted queries (``notifgql.graphql.persisted``): a request may name its text by
+  SHA-256 instead of sending it; the text found takes the path a text sent in full takes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -32,6 +36,15 @@ from notifgql.bodies import read_body
 from notifgql.errors import RETRY_AFTER_SECONDS, BadUserInput, ServiceUnavailable
 from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
+from notifgql.graphql.persisted import (
+    ASKING_FOR_THE_TEXT,
+    BadPersistedQuery,
+    PersistedQueries,
+    not_found,
+    not_supported,
+    requested_hash,
+    sha256_of,
+)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -75,11 +88,24 @@ def response_media_type(accept: str) -> str | None:
     return None if best is None else best[2]
 
 
-def _params(data: Any) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+@dataclass(slots=True)
+class _Operation:
+    """One well-formed request: its text, or the hash that names a stored one."""
+
+    query: str | None  # None: look the text up by ``sha256``
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+    # The text's SHA-256 when the request names one (checked against the text if it has one).
+    sha256: str | None
+
+
+def _operation(data: Any, persisted: PersistedQueries | None) -> _Operation:
+    """The request's parameters, checked; nothing is looked up or run yet."""
     if not isinstance(data, dict):
         raise RequestError("The request must be a JSON object with a query")
     query = data.get("query")
-    if not isinstance(query, str):
+    if query is not None and not isinstance(query, str):
         raise RequestError("The request's query must be a string")
     variables = data.get("variables")
     if variables is not None and not isinstance(variables, dict):
@@ -90,7 +116,25 @@ def _params(data: Any) -> tuple[str, dict[str, Any] | None, str | None, dict[str
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError("The request's extensions must be an object")
-    return query, variables, operation_name, extensions
+    sha256 = None
+    if persisted is not None or query is None:
+        # Switched off, persisted queries are not looked at when the text is there: it runs
+        # as sent. A hash alone is then answered PERSISTED_QUERY_NOT_SUPPORTED.
+        try:
+            sha256 = requested_hash(extensions, () if persisted is None else persisted)
+        except BadPersistedQuery as error:
+            raise RequestError(error.message) from None
+    if query is None and sha256 is None:
+        raise RequestError("The request's query must be a string")
+    if query is not None and sha256 is not None:
+        stored = None if persisted is None else persisted.get(sha256)
+        # A text equal to the one stored under this hash was checked when it was stored.
+        if stored != query and sha256_of(query) != sha256:
+            raise RequestError(
+                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query "
+                "(of its UTF-8 bytes, in lowercase hexadecimal)"
+            )
+    return _Operation(query, variables, operation_name, extensions, sha256)
 
 
 def _from_query_string(request: web.Request) -> dict[str, Any]:
@@ -131,6 +175,7 @@ async def handle(
     *,
     plans: Plans | None,
     max_batch: int,
+    persisted: PersistedQueries | None = None,
 ) -> web.Response:
     """Answer one GraphQL-over-HTTP request."""
     media = response_media_type(request.headers.get("Accept", ""))
@@ -154,33 +199,48 @@ async def handle(
                 raise RequestError("Batched requests are not accepted")
             if not data or len(data) > max_batch:
                 raise RequestError(f"A batch holds 1 to {max_batch} requests")
+            # Every item is checked before the first one runs: a refused item leaves the
+            # whole batch undone.
+            operations = [_operation(item, persisted) for item in data]
             bodies = [
-                await _execute(schema, plans, context, item, allowed, request, media)
-                for item in data
+                await _execute(schema, plans, persisted, context, op, allowed, request)
+                for op in operations
             ]
             return _respond(bodies, 200, media)
-        body = await _execute(schema, plans, context, data, allowed, request, media)
+        operation = _operation(data, persisted)
+        body = await _execute(schema, plans, persisted, context, operation, allowed, request)
     except RequestError as error:
         return _error_response(error, media)
-    status = 400 if media == GRAPHQL_RESPONSE and "data" not in body else 200
+    request_error = "data" not in body and not _asks_for_the_text(body)
+    status = 400 if media == GRAPHQL_RESPONSE and request_error else 200
     return _respond(body, status, media)
 
 
 async def _execute(
     schema: BaseSchema,
     plans: Plans | None,
+    persisted: PersistedQueries | None,
     context: Context,
-    data: Any,
+    operation: _Operation,
     allowed: frozenset[OperationType],
     request: web.Request,
-    media: str,
 ) -> dict[str, Any]:
-    query, variables, operation_name, extensions = _params(data)
+    variables, operation_name = operation.variables, operation.operation_name
     if operation_name is not None:
         request[requestkeys.GRAPHQL_OPERATION] = operation_name
     # Only a user's request may run a plan or fill the plan cache: nothing an anonymous
-    # caller sends is remembered.
+    # caller sends is remembered. Only a caller with a token uses the persisted queries.
     viewer = context.viewer_or_none
+    query = operation.query
+    if query is None:
+        if persisted is None:
+            request[requestkeys.GRAPHQL_OUTCOME] = "error"
+            return not_supported()
+        if viewer is not None and operation.sha256 is not None:
+            query = persisted.get(operation.sha256)
+        if query is None:
+            request[requestkeys.GRAPHQL_OUTCOME] = "error"
+            return not_found()
     if (
         plans is not None
         and viewer is not None
@@ -191,6 +251,7 @@ async def _execute(
         if fast is not None:
             if "errors" in fast:  # the database was unavailable
                 request[requestkeys.GRAPHQL_OUTCOME] = "error"
+            _remember(persisted, operation, viewer is not None)
             return fast
     try:
         result = await schema.execute(
@@ -199,7 +260,7 @@ async def _execute(
             context_value=context,
             operation_name=operation_name,
             allowed_operation_types=allowed,
-            operation_extensions=extensions,
+            operation_extensions=operation.extensions,
         )
     except InvalidOperationTypeError as error:
         status = 405 if request.method == "GET" else 400
@@ -213,7 +274,30 @@ async def _execute(
     body = _body(result)
     if "errors" in body:
         request[requestkeys.GRAPHQL_OUTCOME] = "error"
+    if "data" in body:  # it parsed, kept within the limits and validated: it may be stored
+        _remember(persisted, operation, viewer is not None)
     return body
+
+
+def _remember(
+    persisted: PersistedQueries | None, operation: _Operation, known_caller: bool
+) -> None:
+    """Store a text sent with its (checked) hash, once it has run, for a caller with a token."""
+    if (
+        persisted is not None
+        and known_caller
+        and operation.query is not None
+        and operation.sha256 is not None
+    ):
+        persisted.put(operation.sha256, operation.query)
+
+
+def _asks_for_the_text(body: dict[str, Any]) -> bool:
+    """Whether ``body`` tells a client to send its query text (not a request error)."""
+    return any(
+        (error.get("extensions") or {}).get("code") in ASKING_FOR_THE_TEXT
+        for error in body.get("errors") or ()
+    )
 
 
 def _body(result: ExecutionResult) -> dict[str, Any]:

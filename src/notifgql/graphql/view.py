@@ -22,6 +22,7 @@ from notifgql.errors import ServiceUnavailable, Unauthenticated
 from notifgql.graphql import http
 from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
+from notifgql.graphql.persisted import PersistedQueries
 from notifgql.graphql.ws_legacy import LegacyWSHandler
 from notifgql.graphql.ws_transport import TransportWSHandler
 from notifgql.tokens import Authenticator
@@ -49,12 +50,14 @@ class NotifGqlView(GraphQLView[Context, None]):
         authenticator: Authenticator,
         graphql_ide: GraphQL_IDE | None,
         plans: Plans | None = None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(
             schema, graphql_ide=graphql_ide, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS
         )
         self.authenticator = authenticator
         self.plans = plans
+        self.persisted = persisted
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
         # The timer that closes each socket when its token expires, cancelled if it ends first.
@@ -174,7 +177,12 @@ class NotifGqlView(GraphQLView[Context, None]):
             request[requestkeys.VIEWER] = context.viewer_or_none
         max_batch = request.app[appkeys.SETTINGS].max_batch
         return await http.handle(
-            request, self.schema, context, plans=self.plans, max_batch=max_batch
+            request,
+            self.schema,
+            context,
+            plans=self.plans,
+            max_batch=max_batch,
+            persisted=self.persisted,
         )
 
     def encode_json(self, data: Any) -> str:
@@ -194,8 +202,10 @@ def _upgrading(request: web.Request) -> bool:
 
 
 def _wants_graphiql(request: web.Request) -> bool:
+    # A GET that names a persisted query by its hash is a request, whatever it accepts.
     return (
         request.method == "GET"
         and "query" not in request.query
+        and "extensions" not in request.query
         and "text/html" in request.headers.get("Accept", "")
     )

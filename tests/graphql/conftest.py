@@ -10,9 +10,9 @@ import pytest
 
 from notifgql.db.engine import Database
 from notifgql.db.reader import AnySelect, Reader, Row
-from notifgql.notifications import expiry, snoozing
+from notifgql.notifications import clock, expiry, snoozing
 
-CLOCK_POLLS = (snoozing._ANY_DUE, expiry._ANY_DUE)
+CLOCK_POLLS = (snoozing.ANY_DUE, expiry.ANY_DUE, clock._ANYTHING_DUE)
 
 
 class Statements:

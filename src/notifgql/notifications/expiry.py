@@ -29,14 +29,14 @@ async def note_expired(
 ) -> int:
     """Note every expiry that has passed; how many notifications this process noted."""
     async with database.reader() as reader:
-        if not await reader.rows(_ANY_DUE, {"now": datetime.now(UTC)}):
+        if not await reader.rows(ANY_DUE, {"now": datetime.now(UTC)}):
             return 0
     return await batch_after_batch(database, publisher, lambda work: _note_batch(work, batch_size))
 
 
 # Answered by the partial index on the rows that will expire and have not been noted.
 _DUE = (t.c.expires_at <= bindparam("now", type_=t.c.expires_at.type), t.c.expired_at.is_(None))
-_ANY_DUE = select(t.c.id).where(*_DUE).limit(1)
+ANY_DUE = select(t.c.id).where(*_DUE).limit(1)
 
 
 async def _note_batch(work: UnitOfWork, batch_size: int) -> tuple[int, bool]:

@@ -32,13 +32,13 @@ async def wake_due(
     # Most rounds find nothing due: asking first, on the read path, keeps them from taking
     # a write transaction (SQLite's one write lock) several times a second.
     async with database.reader() as reader:
-        if not await reader.rows(_ANY_DUE, {"now": datetime.now(UTC)}):
+        if not await reader.rows(ANY_DUE, {"now": datetime.now(UTC)}):
             return 0
     return await batch_after_batch(database, publisher, lambda work: _wake_batch(work, batch_size))
 
 
 # The partial index on snoozed_until answers this without touching the table.
-_ANY_DUE = (
+ANY_DUE = (
     select(t.c.id)
     .where(t.c.snoozed_until <= bindparam("now", type_=t.c.snoozed_until.type))
     .limit(1)

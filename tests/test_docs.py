@@ -1,8 +1,9 @@
 """docs/: what its pages say is true of the code, and every example in them is checked.
 
 docs/rest.md explains the REST dialects in prose and points to their OpenAPI documents; it has
-no code blocks, so that nothing in it goes unexecuted. If one is added, a test here must run it
-exactly as written (as tests/test_readme.py runs the README's), and this test must learn of it.
+no code blocks, so that nothing in it goes unexecuted. docs/graphql.md and docs/clients.md have
+examples, each run or checked exactly as written by its own module in tests/docs/, which fails on
+any block it does not know. A page with blocks that no module checks fails here.
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DOCS = REPOSITORY / "docs"
 REST = DOCS / "rest.md"
 README = REPOSITORY / "README.md"
+# Pages whose every block a module of tests/docs/ runs or checks (and fails on any other block).
+CHECKED = {
+    DOCS / "graphql.md": REPOSITORY / "tests" / "docs" / "test_graphql_doc.py",
+    DOCS / "clients.md": REPOSITORY / "tests" / "docs" / "test_clients_doc.py",
+}
 
 
 def test_no_unchecked_example() -> None:
     pages = sorted(DOCS.glob("**/*.md"))
     assert REST in pages
+    assert set(CHECKED) <= set(pages)
+    for page, checker in CHECKED.items():
+        assert checker.exists(), checker
+        assert f'DOCS / "{page.name}"' in checker.read_text(encoding="utf-8"), checker
     for page in pages:
+        if page in CHECKED:
+            continue
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(```|~~~)", text, re.MULTILINE), f"{page}: an unchecked block"
 
@@ -42,6 +54,13 @@ def test_names_every_declared_parameter_and_route() -> None:
     assert jsonapi.MAX_PAGE_SIZE == crm.PAGING["per_page"].high == 200
     assert crm.MAX_CRM_OPERATIONS == 1_000
     assert (jsonapi.PAGING["page[size]"].default, crm.PAGING["per_page"].default) == (30, 100)
+
+
+def test_readme_lists_every_page() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    for page in sorted(DOCS.glob("*.md")):
+        assert f"`docs/{page.name}`" in section, page.name
 
 
 def test_readme_links_it_from_each_dialect_section() -> None:

@@ -119,7 +119,9 @@ def test_install_line_names_the_pinned_packages() -> None:
 def test_apollo_ios_config_names_the_schema() -> None:
     config = json_block("schemaNamespace")
     assert config["input"]["schemaSearchPaths"] == ["schema.graphql"]
-    assert config["input"]["operationSearchPaths"] == ["**/*.graphql"]
+    # The operations are searched apart from the schema, which is a .graphql file too.
+    (operations,) = config["input"]["operationSearchPaths"]
+    assert operations.endswith("/**/*.graphql")
     assert config["schemaNamespace"].isidentifier()
     assert set(config["output"]) == {"schemaTypes", "operations"}
 
@@ -129,7 +131,7 @@ def test_apollo_kotlin_config_names_the_schema() -> None:
     assert re.search(r'^  id\("com\.apollographql\.apollo"\) version "4\.\d+\.\d+"$', gradle, re.M)
     assert re.search(r'^  service\("notifgql"\) \{$', gradle, re.MULTILINE)
     assert re.search(r'packageName\.set\("[a-z][a-z.]*"\)', gradle)
-    assert 'schemaFiles.from(file("src/main/graphql/schema.graphql"))' in gradle
+    assert 'schemaFiles.from(file("schema.graphql"))' in gradle
     assert gradle.count("{") == gradle.count("}")
 
 

@@ -209,6 +209,11 @@ def test_relay_compiler_compiles_the_page(node: str, project: Path) -> None:
     ], compiled
     query = (project / "src" / "__generated__" / "InboxQuery.graphql.js").read_text()
     assert '"notificationCounts"' in query
+    fragment = (project / "src" / "__generated__" / "Inbox_notifications.graphql.js").read_text()
+    # The connection and the refetch query that usePaginationFragment needs.
+    assert '"connection"' in fragment
+    assert '"name": "__Inbox_notifications_connection"' in fragment
+    assert '"refetch"' in fragment
 
 
 def compile_relay(node: str, project: Path) -> str:

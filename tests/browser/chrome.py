@@ -383,9 +383,14 @@ class Page:
         """
         deadline = time.monotonic() + seconds
         last_error = ""
+        # An element (or any other object that has no JSON form) counts as true.
+        probe = (
+            f"Promise.resolve({condition}).then((value) => value instanceof Node"
+            " || value instanceof Window ? true : value)"
+        )
         while True:
             try:
-                value = await self.evaluate(condition)
+                value = await self.evaluate(probe)
             except (JavaScriptError, CdpError) as error:
                 # A page in the middle of navigating has no context to evaluate in.
                 value, last_error = None, str(error)

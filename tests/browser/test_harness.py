@@ -144,6 +144,7 @@ async def test_click_type_press_and_wait(page: Page, site: str) -> None:
     keys = await page.evaluate("document.getElementById('keys').textContent")
     assert keys == "End b Ctrl+a Enter "
     assert await page.wait_for("window.late") == "arrived"
+    assert await page.wait_for("document.getElementById('go')") is True
     assert await page.evaluate("new Promise((resolve) => setTimeout(() => resolve(42), 10))") == 42
     assert page.console_errors == []
     assert page.requests_off_loopback() == []

@@ -61,36 +61,36 @@ PAGE_HEADERS = {
 # Asset URLs carry their content's digest (?v=), so a long cache life is safe.
 ASSET_CACHE_CONTROL = "public, max-age=604800"
 
-DEFAULT_QUERY = f"""\
-# The demo inbox of notifgql serve --demo ({DEMO_RECIPIENT} in {DEMO_ORGANIZATION}).
-# In Headers below, put a token in place of <token>,
-# then run this with the ▶ button or Ctrl-Enter.
-# Live updates come over WebSocket here too, e.g.
-# subscription {{ notificationCounts {{ unread }} }}
-query DemoInbox {{
-  notificationCounts {{
+DEFAULT_QUERY = """\
+# The demo inbox of notifgql serve --demo.
+# In Headers below, replace <token> with a
+# token, then run this: ▶ or Ctrl-Enter.
+# Live updates come over WebSocket too:
+# subscription { notificationCounts { unread } }
+query DemoInbox {
+  notificationCounts {
     total
     unread
     unseen
-  }}
-  notifications(first: 5) {{
-    edges {{
-      node {{
+  }
+  notifications(first: 5) {
+    edges {
+      node {
         id
         title
         read
         createdAt
-        actor {{
+        actor {
           name
-        }}
-      }}
-    }}
-    pageInfo {{
+        }
+      }
+    }
+    pageInfo {
       hasNextPage
       endCursor
-    }}
-  }}
-}}
+    }
+  }
+}
 """
 DEFAULT_HEADERS = '{\n  "Authorization": "Bearer <token>"\n}'
 TOKEN_COMMAND = f"notifgql token --recipient {DEMO_RECIPIENT} --organization {DEMO_ORGANIZATION}"

@@ -1,5 +1,16 @@
 # notifgql: configuration comes from NOTIFGQL_* environment variables (see README).
 # `serve --host 0.0.0.0` refuses the public development secret: run with -e NOTIFGQL_JWT_SECRET.
+# GraphiQL's browser files, from the npm versions graphiql/package-lock.json pins, with Debian's
+# nodejs and npm in a stage of their own: the image that serves has neither.
+FROM python:3.12-slim AS graphiql
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY scripts/bootstrap.sh scripts/graphiql-assets.sh scripts/graphiql_assets.py ./scripts/
+COPY graphiql/package.json graphiql/package-lock.json ./graphiql/
+RUN bash scripts/graphiql-assets.sh
+
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +28,7 @@ COPY requirements.lock ./
 RUN pip install -r requirements.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
+COPY --from=graphiql /src/src/notifgql/graphiql/vendor ./src/notifgql/graphiql/vendor
 RUN pip install --no-deps . && rm -rf /src
 
 USER notifgql

@@ -12,6 +12,8 @@ want_system_packages() {
   # The GraphQL-over-HTTP conformance audit (graphql-http) runs on Node.
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
+  # The browser tests (tests/browser/) drive a headless Chromium.
+  command -v chromium >/dev/null || missing+=(chromium)
   # The README's examples (tests/test_readme.py) are curl commands.
   command -v curl >/dev/null || missing+=(curl)
   if ((${#missing[@]})); then
@@ -55,4 +57,24 @@ print(digest.hexdigest())' pyproject.toml requirements.lock requirements-dev.loc
   .venv/bin/python -m pip install -q -r "$lock"
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want $stamp" >"$stamp_file"
+}
+
+# make_graphiql_assets: GraphiQL's browser files, which notifgql serves itself, from the npm
+# versions graphiql/package-lock.json pins, in src/notifgql/graphiql/vendor/. npm ci runs only
+# when that lock changed since the last copy (a stamp there says which) or a file is missing.
+make_graphiql_assets() {
+  local python="${PYTHON:-python3}"
+  if "$python" scripts/graphiql_assets.py check; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing nodejs npm with apt-get (for GraphiQL's files)" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "installing GraphiQL's files with npm ci" >&2
+  (cd graphiql && npm ci --no-audit --no-fund --loglevel=error)
+  "$python" scripts/graphiql_assets.py copy
 }

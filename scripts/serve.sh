@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
 make_venv runtime
+make_graphiql_assets
 exec .venv/bin/notifgql serve --demo "$@"

@@ -5,4 +5,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
 want_system_packages
 make_venv dev
+make_graphiql_assets
 exec .venv/bin/python -m pytest "$@"

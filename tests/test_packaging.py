@@ -3,6 +3,7 @@ scripts run pip only when something changed, and the Dockerfile installs from th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]
 RUNTIME_LOCK = REPOSITORY / "requirements.lock"
 DEV_LOCK = REPOSITORY / "requirements-dev.lock"
+NPM_CI = "npm ci --no-audit --no-fund --loglevel=error"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
@@ -123,6 +125,9 @@ class TestInstallScripts:
         for name in ("pyproject.toml", "requirements.lock", "requirements-dev.lock"):
             shutil.copy(REPOSITORY / name, tmp_path / name)
         shutil.copytree(REPOSITORY / "scripts", tmp_path / "scripts")
+        (tmp_path / "graphiql").mkdir()
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(REPOSITORY / "graphiql" / name, tmp_path / "graphiql" / name)
         bin_dir = tmp_path / ".venv" / "bin"
         bin_dir.mkdir(parents=True)
         log = tmp_path / "calls.log"
@@ -133,7 +138,21 @@ class TestInstallScripts:
             f'exec {sys.executable} "$@"\n'
         )
         (bin_dir / "notifgql").write_text(f'#!/bin/sh\necho "notifgql $*" >> {log}\n')
-        for program in bin_dir.iterdir():
+        # A stand-in npm on PATH: records the call, and "installs" the files package.json names.
+        tools = tmp_path / "tools"
+        tools.mkdir()
+        (tools / "npm").write_text(
+            f"#!{sys.executable}\n"
+            "import json, pathlib, sys\n"
+            f"with open({str(log)!r}, 'a') as log:\n"
+            "    log.write(' '.join(['npm', *sys.argv[1:]]) + '\\n')\n"
+            "declared = json.loads(pathlib.Path('package.json').read_text())['notifgql']\n"
+            "for source in [*declared['assets'].values(), *declared['licenses'].values()]:\n"
+            "    path = pathlib.Path('node_modules', source)\n"
+            "    path.parent.mkdir(parents=True, exist_ok=True)\n"
+            "    path.write_text('stand-in')\n"
+        )
+        for program in [*bin_dir.iterdir(), tools / "npm"]:
             program.chmod(0o755)
         return tmp_path
 
@@ -141,6 +160,7 @@ class TestInstallScripts:
         log = project / "calls.log"
         log.unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFGQL_")}
+        env["PATH"] = f"{project / 'tools'}{os.pathsep}{env['PATH']}"
         result = subprocess.run(
             list(command), cwd=project, env=env, capture_output=True, text=True, timeout=60
         )
@@ -152,12 +172,29 @@ class TestInstallScripts:
         assert self.calls(project, *serve) == [
             "pip -m pip install -q -r requirements.lock",
             "pip -m pip install -q --no-deps -e .",
+            NPM_CI,
             "notifgql serve --demo --port 9999",
         ]
         assert self.calls(project, *serve) == ["notifgql serve --demo --port 9999"]
         with (project / "requirements.lock").open("a") as lock:
             lock.write("# changed\n")
         assert self.calls(project, *serve)[0] == "pip -m pip install -q -r requirements.lock"
+
+    def test_graphiql_files_are_installed_once_per_lock(self, project: Path) -> None:
+        serve = ("bash", "scripts/serve.sh")
+        assert NPM_CI in self.calls(project, *serve)
+        vendor = project / "src" / "notifgql" / "graphiql" / "vendor"
+        files = sorted(path.name for path in vendor.iterdir() if path.is_file())
+        package = json.loads((project / "graphiql" / "package.json").read_text())
+        assert files == sorted([".stamp", *package["notifgql"]["assets"]])
+        assert (vendor / "licenses" / "graphiql.LICENSE").is_file()
+        assert self.calls(project, *serve) == ["notifgql serve --demo"]
+        (vendor / "graphiql.min.js").unlink()
+        assert self.calls(project, *serve) == [NPM_CI, "notifgql serve --demo"]
+        with (project / "graphiql" / "package-lock.json").open("a") as lock:
+            lock.write("\n")
+        assert self.calls(project, *serve) == [NPM_CI, "notifgql serve --demo"]
+        assert self.calls(project, "bash", "scripts/graphiql-assets.sh") == []
 
     def test_a_dev_install_serves_as_it_is(self, project: Path) -> None:
         dev = ("bash", "-c", "source scripts/bootstrap.sh && make_venv dev")
@@ -166,7 +203,7 @@ class TestInstallScripts:
             "pip -m pip install -q --no-deps -e .",
         ]
         assert self.calls(project, *dev) == []
-        assert self.calls(project, "bash", "scripts/serve.sh") == ["notifgql serve --demo"]
+        assert self.calls(project, "bash", "scripts/serve.sh") == [NPM_CI, "notifgql serve --demo"]
         (project / "pyproject.toml").write_text(
             (project / "pyproject.toml").read_text() + "\n# changed\n"
         )
@@ -181,6 +218,19 @@ class TestDockerfile:
         assert "pip install -r requirements.lock" in runs
         assert any(run.startswith("pip install --no-deps . ") for run in runs), runs
         assert "COPY requirements.lock ./" in self.text
+
+    def test_installs_graphiql_files_from_the_npm_lock(self) -> None:
+        stage, served = self.text.split("\nFROM python:3.12-slim\n")
+        assert "FROM python:3.12-slim AS graphiql" in stage
+        assert "COPY graphiql/package.json graphiql/package-lock.json ./graphiql/" in stage
+        assert "RUN bash scripts/graphiql-assets.sh" in stage
+        for script in re.findall(r"scripts/[\w.-]+", stage):
+            assert (REPOSITORY / script).is_file(), script
+        copy = (
+            "COPY --from=graphiql /src/src/notifgql/graphiql/vendor ./src/notifgql/graphiql/vendor"
+        )
+        assert served.index("COPY src ./src") < served.index(copy)
+        assert served.index(copy) < served.index("RUN pip install --no-deps . ")
 
     def test_keeps_the_sqlite_file_in_a_volume(self) -> None:
         (url,) = re.findall(r"NOTIFGQL_DATABASE_URL=(\S+)", self.text)

@@ -15,6 +15,7 @@ from notifgql.db import migrate
 from notifgql.db.driver_pool import asyncpg_dsn
 from notifgql.db.engine import create_database
 from notifgql.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
+from notifgql.graphiql import GraphiQL
 from notifgql.graphql.compiled import Plans
 from notifgql.graphql.persisted import PersistedQueries
 from notifgql.graphql.schema import build_schema
@@ -72,14 +73,17 @@ def create_app(settings: Settings) -> web.Application:
     persisted = None
     if settings.persisted_queries:
         persisted = app[appkeys.PERSISTED_QUERIES] = PersistedQueries(settings.persisted_queries)
+    graphiql = GraphiQL() if settings.graphiql else None
     view = NotifGqlView(
         schema=schema,
         authenticator=authenticator,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphiql=graphiql,
         plans=plans,
         persisted=persisted,
     )
     app.router.add_route("*", "/graphql", view)
+    if graphiql is not None:
+        graphiql.add_routes(app)
     app.on_shutdown.append(view.close_websockets)
     app.router.add_get("/", home)
     app.router.add_get("/healthz", _healthz)

@@ -11,7 +11,6 @@ import orjson
 from aiohttp import WSCloseCode, web
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.ides import GraphQL_IDE
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
@@ -19,6 +18,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from notifgql import appkeys, requestkeys
 from notifgql.auth import Viewer
 from notifgql.errors import ServiceUnavailable, Unauthenticated
+from notifgql.graphiql import GraphiQL
 from notifgql.graphql import http
 from notifgql.graphql.compiled import Plans
 from notifgql.graphql.context import Context
@@ -48,13 +48,13 @@ class NotifGqlView(GraphQLView[Context, None]):
         schema: BaseSchema,
         *,
         authenticator: Authenticator,
-        graphql_ide: GraphQL_IDE | None,
+        graphiql: GraphiQL | None,
         plans: Plans | None = None,
         persisted: PersistedQueries | None = None,
     ) -> None:
-        super().__init__(
-            schema, graphql_ide=graphql_ide, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS
-        )
+        # Strawberry's own GraphiQL page loads its files from a CDN: ours (graphiql) does not.
+        super().__init__(schema, graphql_ide=None, keep_alive_interval=LEGACY_KEEP_ALIVE_SECONDS)
+        self.graphiql = graphiql
         self.authenticator = authenticator
         self.plans = plans
         self.persisted = persisted
@@ -161,8 +161,8 @@ class NotifGqlView(GraphQLView[Context, None]):
         )
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        # WebSocket upgrades and GraphiQL stay Strawberry's; plain HTTP follows the
-        # GraphQL-over-HTTP specification in notifgql.graphql.http.
+        # WebSocket upgrades stay Strawberry's, GraphiQL is ours (notifgql.graphiql); plain
+        # HTTP follows the GraphQL-over-HTTP specification in notifgql.graphql.http.
         if _upgrading(request) and self.is_websocket_request(request):
             try:
                 return await super().__call__(request)
@@ -171,6 +171,8 @@ class NotifGqlView(GraphQLView[Context, None]):
                 if socket is not None and (timer := self._expiries.pop(socket, None)):
                     timer.cancel()
         if _wants_graphiql(request):
+            if self.graphiql is not None:
+                return self.graphiql.page()
             return await super().__call__(request)
         context = await self.get_context(request, web.Response())
         if context.viewer_or_none is not None:

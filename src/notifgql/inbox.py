@@ -25,9 +25,14 @@ SECURITY_HEADERS = {
 }
 COMPONENT_PATH = "/static/notifgql-inbox.js"
 PAGE_PATH = "/inbox"
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+}
 # The files served under /static/: nothing else in the package is reachable.
-STATIC_FILES = ("notifgql-inbox.js", "inbox.js", "inbox.css")
+STATIC_FILES = ("notifgql-inbox.js", "inbox.js", "inbox.css", "favicon.svg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +58,10 @@ def _respond(request: web.Request, asset: Asset) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """Serve the component, the page's own script and style, and the page."""
+    """Serve the component, the page's own script and style, the page and an icon."""
     assets = {name: _load(name) for name in STATIC_FILES}
     page = _load("inbox.html")
+    icon = assets["favicon.svg"]
 
     async def static(request: web.Request) -> web.Response:
         asset = assets.get(request.match_info["name"])
@@ -66,5 +72,10 @@ def add_routes(app: web.Application) -> None:
     async def inbox(request: web.Request) -> web.Response:
         return _respond(request, page)
 
+    async def favicon(request: web.Request) -> web.Response:
+        # Browsers ask every page's origin for one; a bell beats a 404 in their console.
+        return _respond(request, icon)
+
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/static/{name}", static)
     app.router.add_get(PAGE_PATH, inbox)

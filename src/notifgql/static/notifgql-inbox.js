@@ -478,7 +478,7 @@ export class NotifgqlInbox extends HTMLElement {
       <div class="sr-only" part="announcer" aria-live="polite" aria-atomic="true"></div>`;
     this.bell = root.querySelector(".bell");
     this.badge = root.querySelector(".badge");
-    this.popover = root.querySelector(".popover");
+    this.panel = root.querySelector(".popover");
     this.headingNode = root.querySelector(".heading");
     this.markAllButton = root.querySelector(".mark-all");
     this.tabsNode = root.querySelector(".tabs");
@@ -493,7 +493,7 @@ export class NotifgqlInbox extends HTMLElement {
       }
     });
     this.markAllButton.addEventListener("click", () => this.markAllRead());
-    this.popover.addEventListener("keydown", (event) => this.#keydown(event));
+    this.panel.addEventListener("keydown", (event) => this.#keydown(event));
     this.listNode.addEventListener("click", (event) => this.#click(event));
     this.tabsNode.addEventListener("click", (event) => {
       const tab = event.target.closest("[role=tab]");
@@ -547,7 +547,7 @@ export class NotifgqlInbox extends HTMLElement {
     if (previous === value) return;
     if (name === "heading") {
       this.headingNode.textContent = value || "Notifications";
-      this.popover.setAttribute("aria-label", value || "Notifications");
+      this.panel.setAttribute("aria-label", value || "Notifications");
       return;
     }
     if (name === "tabs") {
@@ -592,7 +592,7 @@ export class NotifgqlInbox extends HTMLElement {
   show() {
     if (this.#open) return;
     this.#open = true;
-    this.popover.hidden = false;
+    this.panel.hidden = false;
     this.bell.setAttribute("aria-expanded", "true");
     this.#emit("notifgql:toggle", { open: true });
     this.#render();
@@ -605,7 +605,7 @@ export class NotifgqlInbox extends HTMLElement {
     if (!this.#open) return;
     this.#open = false;
     this.#snoozing = null;
-    this.popover.hidden = true;
+    this.panel.hidden = true;
     this.bell.setAttribute("aria-expanded", "false");
     this.#emit("notifgql:toggle", { open: false });
     if (focusBell) this.bell.focus();

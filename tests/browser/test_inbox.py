@@ -76,13 +76,15 @@ async def publish(api: Api, title: str, **content: Any) -> str:
     return str(node["id"])
 
 
-async def open_inbox(page: Page, server: TestServer, api: Api) -> None:
+async def open_inbox(page: Page, server: TestServer, api: Api) -> str:
     """/inbox with the demo token in the fragment; wait until the list and badge are in."""
-    await page.goto(f"{server.make_url('/inbox')}#token={api.token(DEMO)}")
+    token = api.token(DEMO)
+    await page.goto(f"{server.make_url('/inbox')}#token={token}")
     await record_events(page)
     await page.wait_for(f"{INBOX}.hasAttribute('data-live') && {ITEMS}.length > 0")
     expected = await unread(api)
     await page.wait_for(f"{BADGE}.textContent === '{expected}'")
+    return token
 
 
 async def record_events(page: Page) -> None:
@@ -113,7 +115,7 @@ class TestTheInboxPage:
     async def test_renders_the_demo_inbox_with_the_servers_unread_count(
         self, page: Page, server: TestServer, api: Api
     ) -> None:
-        await open_inbox(page, server, api)
+        token = await open_inbox(page, server, api)
         await page.screenshot("demo inbox open")
         expected = await unread(api)
         assert expected == 15
@@ -137,7 +139,7 @@ class TestTheInboxPage:
         )
         # The token left the address bar for this tab's storage.
         assert await page.evaluate("location.hash") == ""
-        assert await page.evaluate("sessionStorage.getItem('notifgql-token')") == api.token(DEMO)
+        assert await page.evaluate("sessionStorage.getItem('notifgql-token')") == token
         assert_clean(page)
 
     async def test_clicking_an_item_reads_it(
@@ -201,6 +203,8 @@ class TestTheInboxPage:
         await page.evaluate(f"{ROOT}.querySelector('[part=list]').scrollTop = 1e6")
         # 40 demo lines, 8 of them dismissed before, one dismissed now: 31 in all.
         await page.wait_for(f"{ITEMS}.length === 31")
+        # The list stays where the reader scrolled to while the next page comes in.
+        assert await page.evaluate(f"{ROOT}.querySelector('[part=list]').scrollTop") > 0
         await page.screenshot("scrolled to the end")
         shown = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
         listed = await api.data(
@@ -271,6 +275,7 @@ class TestTheInboxPage:
         await page.wait_for(f"document.getElementById('token-problem').textContent === {message!r}")
         assert await page.evaluate("document.getElementById('signed-out').hidden") is False
         assert await page.evaluate("sessionStorage.getItem('notifgql-token')") is None
+        assert await page.evaluate(f"{BELL}.getAttribute('aria-expanded')") == "false"
         await page.screenshot("expired token")
         text = await page.evaluate("document.body.innerText + " + ROOT + ".innerHTML")
         assert "Traceback" not in text
@@ -280,9 +285,7 @@ class TestTheInboxPage:
         assert all("401" in line for line in page.console_errors), page.console_errors
 
         # A good token in the form opens the inbox.
-        await page.evaluate(
-            f"document.getElementById('token-input').value = {api.token(DEMO)!r}"
-        )
+        await page.evaluate(f"document.getElementById('token-input').value = {api.token(DEMO)!r}")
         await page.click("document.querySelector('#token-form button')")
         await page.wait_for(f"{BADGE}.textContent === '15' && {INBOX}.hasAttribute('data-live')")
         assert await page.evaluate(f"{ROOT}.querySelector('[part=error]').hidden")
@@ -332,9 +335,7 @@ class TestTheDocumentedEmbedding:
         colour = await page.evaluate(f"getComputedStyle({BADGE}).backgroundColor")
         assert colour == "rgb(124, 58, 237)"
         await page.click(f"{tabs}[2]")
-        await page.wait_for(
-            f"{ITEMS}.length === 1 && {ITEMS}[0].dataset.category === 'billing'"
-        )
+        await page.wait_for(f"{ITEMS}.length === 1 && {ITEMS}[0].dataset.category === 'billing'")
         await page.screenshot("billing tab")
         assert_clean(page)
 
@@ -353,7 +354,10 @@ class TestTheDocumentedEmbedding:
         await page.wait_for(f"{item(approve)}.querySelector('[part=action-done]')")
         await page.wait_for(recorded("action", "e.detail.action.id === 'approve'"))
         statuses = (await notification(api, approve))["actions"]
-        assert statuses == [{"id": "approve", "status": "DONE"}, {"id": "reject", "status": "PENDING"}]
+        assert statuses == [
+            {"id": "approve", "status": "DONE"},
+            {"id": "reject", "status": "PENDING"},
+        ]
         await page.screenshot("approved")
 
         await page.click(f"{item(later)}.querySelector('[part=snooze-button]')")

@@ -45,6 +45,7 @@ document.getElementById("forget").addEventListener("click", () => {
 inbox.addEventListener("notifgql:error", (event) => {
   if (event.detail.code === "UNAUTHENTICATED" || event.detail.code === "FORBIDDEN") {
     sessionStorage.removeItem(KEY);
+    inbox.hide({ focusBell: false });
     signedOut.hidden = false;
     signedIn.hidden = true;
     problem.textContent = event.detail.message;

@@ -85,6 +85,7 @@ button:focus-visible, [tabindex]:focus-visible {
   background: var(--notifgql-background); border: 1px solid var(--notifgql-border);
   border-radius: var(--notifgql-radius); box-shadow: var(--notifgql-shadow);
 }
+.popover.start { right: auto; left: 0; }
 .header {
   display: flex; align-items: center; justify-content: space-between; gap: 8px;
   padding: 12px 16px; border-bottom: 1px solid var(--notifgql-border);
@@ -120,6 +121,7 @@ button:focus-visible, [tabindex]:focus-visible {
   border-bottom: 1px solid var(--notifgql-border); cursor: pointer;
 }
 .item:hover { background: var(--notifgql-hover); }
+.item:focus-visible, .list:focus-visible { outline-offset: -2px; }
 .item.unread { background: var(--notifgql-unread-background); }
 .item.unread::before {
   content: ""; position: absolute; left: 9px; top: 18px; width: 8px; height: 8px;
@@ -155,6 +157,8 @@ button:focus-visible, [tabindex]:focus-visible {
 }
 .empty, .more { padding: 24px 16px; text-align: center; color: var(--notifgql-muted); font-size: 13px; }
 .more { padding: 12px; }
+.more:empty { display: none; }
+.header, .tabs, .status { flex-shrink: 0; }
 .sentinel { height: 1px; }
 .sr-only {
   position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
@@ -592,6 +596,9 @@ export class NotifgqlInbox extends HTMLElement {
   show() {
     if (this.#open) return;
     this.#open = true;
+    // Open towards the wider side of the window, so that a bell on the left stays usable.
+    const box = this.getBoundingClientRect();
+    this.panel.classList.toggle("start", box.left + box.width / 2 < window.innerWidth / 2);
     this.panel.hidden = false;
     this.bell.setAttribute("aria-expanded", "true");
     this.#emit("notifgql:toggle", { open: true });
@@ -896,7 +903,7 @@ export class NotifgqlInbox extends HTMLElement {
     this.#render();
     if (moveFocus && this.#open) {
       const target = neighbour && this.listNode.querySelector(`[data-id="${neighbour.id}"]`);
-      (target || this.listNode).focus();
+      (target || this.listNode).focus({ preventScroll: true });
     }
   }
 
@@ -1063,7 +1070,7 @@ export class NotifgqlInbox extends HTMLElement {
     if (this.#pageInfo.hasNextPage) this.#observer?.observe(sentinel);
     if (keep && this.#open) {
       const target = this.listNode.querySelector(`[data-id="${keep}"]`);
-      if (target && focused) target.focus();
+      if (target && focused) target.focus({ preventScroll: true });
     }
   }
 

@@ -12,6 +12,8 @@ want_system_packages() {
   # The GraphQL-over-HTTP conformance audit (graphql-http) runs on Node.
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
+  # The browser tests (tests/browser/) drive a headless Chromium.
+  command -v chromium >/dev/null || missing+=(chromium)
   # The README's examples (tests/test_readme.py) are curl commands.
   command -v curl >/dev/null || missing+=(curl)
   if ((${#missing[@]})); then

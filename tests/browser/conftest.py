@@ -1,8 +1,9 @@
-"""Browser fixtures: one headless Chromium per session, a fresh tab per test, and the app
-with the demo inbox loaded.
+"""Fixtures for tests in a real headless Chromium: one browser per session, a page per test.
 
-Without Chromium these tests are skipped, unless NOTIFGQL_REQUIRE_BROWSER=1 (as in CI),
-where a missing browser fails the run. `apt-get install -y chromium` provides it.
+Chromium comes from the OS (Debian's `chromium`, which scripts/bootstrap.sh installs). Without
+it the browser tests skip, unless NOTIFGQL_REQUIRE_BROWSER=1 (as in CI), where they fail.
+Screenshots go to tests/artifacts/browser/<test>/<step>.png, or under NOTIFGQL_ARTIFACTS
+(in place of tests/artifacts) when that is set.
 """
 
 from __future__ import annotations
@@ -14,67 +15,46 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from notifgql import appkeys
-from notifgql.app import create_app
-from notifgql.demo import load_demo
-from notifgql.settings import Settings
-from tests.browser.chrome import ARTIFACTS, Browser, Page, find_chromium
-from tests.conftest import empty
+from tests.browser.chrome import Browser, Page, find_chromium
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-INBOX_DOC = REPOSITORY / "docs" / "inbox.md"
-EXAMPLE_PATH = "/embedding-example"
+TESTS = Path(__file__).resolve().parent.parent
 
 
-def documented_embedding() -> str:
-    """The page docs/inbox.md shows, exactly as written there."""
-    text = INBOX_DOC.read_text(encoding="utf-8")
-    blocks = re.findall(r"^```html\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
-    assert len(blocks) == 1, "docs/inbox.md should show exactly one embedding example"
-    return str(blocks[0])
+def artifacts_root() -> Path:
+    """Where test artifacts go: NOTIFGQL_ARTIFACTS, else tests/artifacts (not in git)."""
+    given = os.environ.get("NOTIFGQL_ARTIFACTS")
+    return Path(given) if given else TESTS / "artifacts"
+
+
+def chromium() -> str:
+    """The browser to run, or a skip (a failure with NOTIFGQL_REQUIRE_BROWSER=1)."""
+    found = find_chromium()
+    if found is None:
+        reason = "Chromium is needed for the browser tests (apt-get install chromium)"
+        if os.environ.get("NOTIFGQL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and NOTIFGQL_REQUIRE_BROWSER=1")
+        pytest.skip(reason)
+    return found
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("NOTIFGQL_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (NOTIFGQL_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    started = await Browser.start(executable)
+    launched = await Browser.launch(chromium())
     try:
-        yield started
+        yield launched
     finally:
-        await started.close()
+        await launched.close()
 
 
 @pytest.fixture
 async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    artifacts = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
-    shutil.rmtree(artifacts, ignore_errors=True)
-    async with browser.page(artifacts) as tab:
-        yield tab
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[TestServer]:
-    """The real app with the demo inbox, and the documented embedding at EXAMPLE_PATH."""
-    app = create_app(settings)
-    example = documented_embedding()
-
-    async def embedding(_request: web.Request) -> web.Response:
-        return web.Response(text=example, content_type="text/html")
-
-    app.router.add_get(EXAMPLE_PATH, embedding)
-    test_server = TestServer(app, host="127.0.0.1")
-    await test_server.start_server()
+    """A fresh tab; its screenshots go to <artifacts>/browser/<test name>/."""
+    name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    directory = artifacts_root() / "browser" / name
+    shutil.rmtree(directory, ignore_errors=True)
+    opened = await browser.new_page(directory)
     try:
-        database = app[appkeys.DATABASE]
-        await empty(database)
-        assert await load_demo(database)
-        yield test_server
+        yield opened
     finally:
-        await test_server.close()
+        await opened.close()

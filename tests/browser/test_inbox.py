@@ -7,19 +7,29 @@ compared with what the server says over HTTP; waits are conditions with deadline
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import AsyncIterator
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from notifgql import appkeys
-from notifgql.demo import DEMO_ORGANIZATION, DEMO_RECIPIENT
+from notifgql.app import create_app
+from notifgql.demo import DEMO_ORGANIZATION, DEMO_RECIPIENT, load_demo
+from notifgql.settings import Settings
 from tests.browser.chrome import Page
-from tests.browser.conftest import EXAMPLE_PATH
 from tests.client import Api, Person
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, empty
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+INBOX_DOC = REPOSITORY / "docs" / "inbox.md"
+EXAMPLE_PATH = "/embedding-example"
 
 DEMO = Person(DEMO_RECIPIENT, DEMO_ORGANIZATION)
 INBOX = 'document.querySelector("notifgql-inbox")'
@@ -28,6 +38,55 @@ ITEMS = f'[...{ROOT}.querySelectorAll("[role=article]")]'
 BADGE = f'{ROOT}.querySelector("[part=badge]")'
 BELL = f'{ROOT}.querySelector("[part=bell]")'
 _targets = count(900)
+
+
+def documented_embedding() -> str:
+    """The page docs/inbox.md shows, exactly as written there."""
+    text = INBOX_DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```html\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "docs/inbox.md should show exactly one embedding example"
+    return str(blocks[0])
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[TestServer]:
+    """The real app with the demo inbox, and the documented embedding at EXAMPLE_PATH."""
+    app = create_app(settings)
+    example = documented_embedding()
+
+    async def embedding(_request: web.Request) -> web.Response:
+        return web.Response(text=example, content_type="text/html")
+
+    app.router.add_get(EXAMPLE_PATH, embedding)
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        database = app[appkeys.DATABASE]
+        await empty(database)
+        assert await load_demo(database)
+        yield test_server
+    finally:
+        await test_server.close()
+
+
+async def click(page: Page, expression: str) -> None:
+    """A real mouse click in the middle of the element ``expression`` evaluates to (it may be
+    inside the component's shadow root, which CSS selectors from the document cannot reach)."""
+    box = await page.evaluate(
+        f"""(() => {{
+            const node = ({expression});
+            node.scrollIntoView({{block: "nearest"}});
+            const r = node.getBoundingClientRect();
+            return [r.left + r.width / 2, r.top + r.height / 2];
+        }})()"""
+    )
+    x, y = float(box[0]), float(box[1])
+    await page.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+    for kind in ("mousePressed", "mouseReleased"):
+        await page.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+        )
 
 
 def item(notification_id: str | int) -> str:
@@ -107,7 +166,7 @@ def recorded(kind: str, condition: str = "true") -> str:
 
 def assert_clean(page: Page) -> None:
     assert page.requests, "no request was recorded"
-    assert page.foreign_requests() == []
+    assert page.requests_off_loopback() == []
     assert page.console_errors == []
 
 
@@ -150,7 +209,7 @@ class TestTheInboxPage:
             f"{ITEMS}.find((node) => node.dataset.read === 'false').dataset.id"
         )
         assert (await notification(api, first_unread))["read"] is False
-        await page.click(f"{item(first_unread)}.querySelector('[part=title]')")
+        await click(page, f"{item(first_unread)}.querySelector('[part=title]')")
         await page.wait_for(recorded("read", f"e.detail.ids[0] === '{first_unread}'"))
         await page.wait_for(f"{item(first_unread)}.dataset.read === 'true'")
         await page.wait_for(f"{BADGE}.textContent === '14'")
@@ -168,7 +227,7 @@ class TestTheInboxPage:
         await open_inbox(page, server, api)
         started = time.monotonic()
         new_id = await publish(api, "Marko Horvat assigned you #900: Renew the certificate")
-        await page.wait_for(f"{ITEMS}[0].dataset.id === '{new_id}'", within=1.0)
+        await page.wait_for(f"{ITEMS}[0].dataset.id === '{new_id}'", seconds=1.0)
         assert time.monotonic() - started < 1.5
         await page.wait_for(f"{BADGE}.textContent === '16'")
         await page.wait_for(
@@ -183,7 +242,7 @@ class TestTheInboxPage:
         self, page: Page, server: TestServer, api: Api
     ) -> None:
         await open_inbox(page, server, api)
-        await page.click(f"{ROOT}.querySelector('[part=mark-all-read]')")
+        await click(page, f"{ROOT}.querySelector('[part=mark-all-read]')")
         await page.wait_for(f"{BADGE}.hidden && {ITEMS}.every((n) => n.dataset.read === 'true')")
         await page.wait_for(recorded("read", "e.detail.all"))
         assert await unread(api) == 0
@@ -193,7 +252,7 @@ class TestTheInboxPage:
         await page.screenshot("all read")
 
         victim = await page.evaluate(f"{ITEMS}[0].dataset.id")
-        await page.click(f"{item(victim)}.querySelector('[part=dismiss-button]')")
+        await click(page, f"{item(victim)}.querySelector('[part=dismiss-button]')")
         await page.wait_for(f"!{item(victim)}")
         await page.wait_for(recorded("dismiss"))
         assert (await notification(api, victim))["dismissed"] is True
@@ -236,7 +295,7 @@ class TestTheInboxPage:
         await page.wait_for(f"{BELL}.getAttribute('aria-expanded') === 'false'")
         assert await page.evaluate(f"{focused} === {BELL}")
         assert await page.evaluate(f"{ROOT}.querySelector('[part=popover]').hidden")
-        await page.press(" ")
+        await page.press("Space")
         await page.wait_for(f"{BELL}.getAttribute('aria-expanded') === 'true'")
         await page.screenshot("opened with space")
         assert (await notification(api, second))["read"] is True
@@ -255,7 +314,7 @@ class TestTheInboxPage:
         new_id = await publish(api, "Jon D published release 2.4 while you were away")
         # It was published while the component had no subscription at all.
         assert app[appkeys.SUBSCRIPTION_SLOTS].open_count == 0
-        await page.wait_for(f"{ITEMS}[0].dataset.id === '{new_id}'", within=5.0)
+        await page.wait_for(f"{ITEMS}[0].dataset.id === '{new_id}'", seconds=5.0)
         await page.wait_for(f"{INBOX}.hasAttribute('data-live') && {BADGE}.textContent === '16'")
         await page.screenshot("caught up after reconnecting")
         ids = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
@@ -281,12 +340,12 @@ class TestTheInboxPage:
         assert "Traceback" not in text
         assert "Error:" not in text
         # The refused requests are the only console lines: the browser reports each 401.
-        assert page.foreign_requests() == []
+        assert page.requests_off_loopback() == []
         assert all("401" in line for line in page.console_errors), page.console_errors
 
         # A good token in the form opens the inbox.
         await page.evaluate(f"document.getElementById('token-input').value = {api.token(DEMO)!r}")
-        await page.click("document.querySelector('#token-form button')")
+        await click(page, "document.querySelector('#token-form button')")
         await page.wait_for(f"{BADGE}.textContent === '15' && {INBOX}.hasAttribute('data-live')")
         assert await page.evaluate(f"{ROOT}.querySelector('[part=error]').hidden")
         await page.screenshot("signed in with the form")
@@ -316,10 +375,10 @@ class TestTheDocumentedEmbedding:
             "Billing1",
         ]
         assert (await unread(api, "tasks"), await unread(api, "billing")) == (2, 1)
-        await page.click(BELL)
+        await click(page, BELL)
         await page.wait_for(f"{BELL}.getAttribute('aria-expanded') === 'true'")
         await page.screenshot("all tab")
-        await page.click(f"{tabs}[1]")
+        await click(page, f"{tabs}[1]")
         await page.wait_for(
             f"{ITEMS}.length === 2 && {ITEMS}.every((n) => n.dataset.category === 'tasks')"
         )
@@ -327,14 +386,14 @@ class TestTheDocumentedEmbedding:
         assert await page.evaluate(f"{tabs}[1].getAttribute('aria-label')") == "Tasks, 2 unread"
         await page.screenshot("tasks tab")
         # Opening one reads it, lowers both badges, and the page follows its resource.
-        await page.click(f"{ITEMS}[0]")
+        await click(page, f"{ITEMS}[0]")
         await page.wait_for(f"{tabs}[1].textContent === 'Tasks1' && {BADGE}.textContent === '17'")
         assert await page.evaluate("location.pathname") == "/tasks/902"
         assert await unread(api, "tasks") == 1
         # The page's own styles reach in through the documented hooks.
         colour = await page.evaluate(f"getComputedStyle({BADGE}).backgroundColor")
         assert colour == "rgb(124, 58, 237)"
-        await page.click(f"{tabs}[2]")
+        await click(page, f"{tabs}[2]")
         await page.wait_for(f"{ITEMS}.length === 1 && {ITEMS}[0].dataset.category === 'billing'")
         await page.screenshot("billing tab")
         assert_clean(page)
@@ -347,11 +406,11 @@ class TestTheDocumentedEmbedding:
         approve = await publish(api, "Ana Kovač asks you to approve leave", actions=actions)
         later = await publish(api, "Quarterly report is ready")
         await self.open_example(page, server, api)
-        await page.click(BELL)
-        await page.wait_for(f"{item(approve)}.querySelector('[part~=action-primary]')")
+        await click(page, BELL)
+        await page.wait_for(f"!!{item(approve)}.querySelector('[part~=action-primary]')")
         await page.screenshot("with actions")
-        await page.click(f"{item(approve)}.querySelector('[part~=action-primary]')")
-        await page.wait_for(f"{item(approve)}.querySelector('[part=action-done]')")
+        await click(page, f"{item(approve)}.querySelector('[part~=action-primary]')")
+        await page.wait_for(f"!!{item(approve)}.querySelector('[part=action-done]')")
         await page.wait_for(recorded("action", "e.detail.action.id === 'approve'"))
         statuses = (await notification(api, approve))["actions"]
         assert statuses == [
@@ -360,10 +419,10 @@ class TestTheDocumentedEmbedding:
         ]
         await page.screenshot("approved")
 
-        await page.click(f"{item(later)}.querySelector('[part=snooze-button]')")
-        await page.wait_for(f"{item(later)}.querySelector('[part=snooze-menu]')")
+        await click(page, f"{item(later)}.querySelector('[part=snooze-button]')")
+        await page.wait_for(f"!!{item(later)}.querySelector('[part=snooze-menu]')")
         await page.screenshot("snooze menu")
-        await page.click(f"{item(later)}.querySelector('[data-snooze=hour]')")
+        await click(page, f"{item(later)}.querySelector('[data-snooze=hour]')")
         await page.wait_for(f"!{item(later)}")
         await page.wait_for(recorded("snooze"))
         assert (await notification(api, later))["snoozed"] is True

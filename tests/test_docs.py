@@ -1,8 +1,10 @@
 """docs/: what its pages say is true of the code, and every example in them is checked.
 
 docs/rest.md explains the REST dialects in prose and points to their OpenAPI documents; it has
-no code blocks, so that nothing in it goes unexecuted. If one is added, a test here must run it
-exactly as written (as tests/test_readme.py runs the README's), and this test must learn of it.
+no code blocks, so that nothing in it goes unexecuted. docs/inbox.md has one, the page that
+embeds the inbox web component, which tests/browser/test_inbox.py serves exactly as written and
+drives in a browser. If another is added, a test must run it exactly as written (as
+tests/test_readme.py runs the README's), and this test must learn of it.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ from pathlib import Path
 import pytest
 
 from notifgql.rest import crm, jsonapi, openapi
+from tests.browser.test_inbox import documented_embedding
 from tests.client import Api
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DOCS = REPOSITORY / "docs"
 REST = DOCS / "rest.md"
+INBOX = DOCS / "inbox.md"
 README = REPOSITORY / "README.md"
 
 
 def test_no_unchecked_example() -> None:
     pages = sorted(DOCS.glob("**/*.md"))
     assert REST in pages
+    assert INBOX in pages
     for page in pages:
         text = page.read_text(encoding="utf-8")
+        if page == INBOX:
+            # The one block there is the embedding the browser tests serve as written.
+            checked = f"```html\n{documented_embedding()}```"
+            assert text.count(checked) == 1
+            text = text.replace(checked, "")
         assert not re.search(r"^\s*(```|~~~)", text, re.MULTILINE), f"{page}: an unchecked block"
 
 

@@ -175,7 +175,7 @@ class TestTheInboxPage:
         self, page: Page, server: TestServer, api: Api
     ) -> None:
         token = await open_inbox(page, server, api)
-        await page.screenshot("demo inbox open")
+        await page.screenshot("demo-inbox-open")
         expected = await unread(api)
         assert expected == 15
         assert await page.evaluate(f"{BADGE}.textContent") == "15"
@@ -213,7 +213,7 @@ class TestTheInboxPage:
         await page.wait_for(recorded("read", f"e.detail.ids[0] === '{first_unread}'"))
         await page.wait_for(f"{item(first_unread)}.dataset.read === 'true'")
         await page.wait_for(f"{BADGE}.textContent === '14'")
-        await page.screenshot("after reading one")
+        await page.screenshot("after-reading-one")
         assert (await notification(api, first_unread))["read"] is True
         assert await unread(api) == 14
         opened = await page.evaluate(recorded("open"))
@@ -233,7 +233,7 @@ class TestTheInboxPage:
         await page.wait_for(
             f"{ROOT}.querySelector('[part=announcer]').textContent.includes('Renew the')"
         )
-        await page.screenshot("published notification on top")
+        await page.screenshot("published-notification-on-top")
         arrived = await page.evaluate(recorded("notification"))
         assert arrived["detail"]["notification"]["id"] == new_id
         assert_clean(page)
@@ -249,14 +249,14 @@ class TestTheInboxPage:
         assert await page.evaluate(f"{BELL}.getAttribute('aria-label')") == (
             "Notifications, none unread"
         )
-        await page.screenshot("all read")
+        await page.screenshot("all-read")
 
         victim = await page.evaluate(f"{ITEMS}[0].dataset.id")
         await click(page, f"{item(victim)}.querySelector('[part=dismiss-button]')")
         await page.wait_for(f"!{item(victim)}")
         await page.wait_for(recorded("dismiss"))
         assert (await notification(api, victim))["dismissed"] is True
-        await page.screenshot("one dismissed")
+        await page.screenshot("one-dismissed")
 
         assert await page.evaluate(f"{ITEMS}.length") == 19
         await page.evaluate(f"{ROOT}.querySelector('[part=list]').scrollTop = 1e6")
@@ -264,7 +264,7 @@ class TestTheInboxPage:
         await page.wait_for(f"{ITEMS}.length === 31")
         # The list stays where the reader scrolled to while the next page comes in.
         assert await page.evaluate(f"{ROOT}.querySelector('[part=list]').scrollTop") > 0
-        await page.screenshot("scrolled to the end")
+        await page.screenshot("scrolled-to-the-end")
         shown = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
         listed = await api.data(
             "{ notifications(first: 50, filter: {dismissed: false}) { nodes { id } } }", as_=DEMO
@@ -286,7 +286,7 @@ class TestTheInboxPage:
         assert await page.evaluate(f"{focused} === {ITEMS}[2]")
         await page.press("ArrowUp")
         assert await page.evaluate(f"{focused} === {ITEMS}[1]")
-        await page.screenshot("second item focused")
+        await page.screenshot("second-item-focused")
         second = await page.evaluate(f"{ITEMS}[1].dataset.id")
         await page.press("Enter")
         await page.wait_for(recorded("open", f"e.detail.id === '{second}'"))
@@ -297,7 +297,7 @@ class TestTheInboxPage:
         assert await page.evaluate(f"{ROOT}.querySelector('[part=popover]').hidden")
         await page.press("Space")
         await page.wait_for(f"{BELL}.getAttribute('aria-expanded') === 'true'")
-        await page.screenshot("opened with space")
+        await page.screenshot("opened-with-space")
         assert (await notification(api, second))["read"] is True
         assert_clean(page)
 
@@ -316,10 +316,32 @@ class TestTheInboxPage:
         assert app[appkeys.SUBSCRIPTION_SLOTS].open_count == 0
         await page.wait_for(f"{ITEMS}[0].dataset.id === '{new_id}'", seconds=5.0)
         await page.wait_for(f"{INBOX}.hasAttribute('data-live') && {BADGE}.textContent === '16'")
-        await page.screenshot("caught up after reconnecting")
+        await page.screenshot("caught-up-after-reconnecting")
         ids = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
         assert len(ids) == len(set(ids))
         assert_clean(page)
+
+    async def test_a_server_that_went_away_is_a_clear_message(
+        self, page: Page, server: TestServer, api: Api
+    ) -> None:
+        await open_inbox(page, server, api)
+        await server.close()
+        message = "The notification server cannot be reached. Trying again shortly."
+        await page.wait_for(f"{ROOT}.querySelector('[part=error]').textContent === {message!r}")
+        await page.wait_for(f"!{INBOX}.hasAttribute('data-live')")
+        await page.wait_for(recorded("error", "e.detail.code === 'NETWORK'"))
+        await page.screenshot("server-gone")
+        # What was shown stays; nothing of the failure but the sentence reaches the page.
+        assert await page.evaluate(f"{ITEMS}.length") == 20
+        assert "Error" not in await page.evaluate(f"{ROOT}.querySelector('[part=error]').innerText")
+        assert page.requests_off_loopback() == []
+        # The browser itself logs each refused connection; the page logs nothing else.
+        refused = (
+            "WebSocket connection to",
+            "Failed to load resource: net::ERR_CONNECTION_REFUSED",
+        )
+        assert page.console_errors
+        assert all(line.startswith(refused) for line in page.console_errors), page.console_errors
 
     async def test_an_expired_token_is_a_clear_message(
         self, page: Page, server: TestServer, api: Api
@@ -335,7 +357,7 @@ class TestTheInboxPage:
         assert await page.evaluate("document.getElementById('signed-out').hidden") is False
         assert await page.evaluate("sessionStorage.getItem('notifgql-token')") is None
         assert await page.evaluate(f"{BELL}.getAttribute('aria-expanded')") == "false"
-        await page.screenshot("expired token")
+        await page.screenshot("expired-token")
         text = await page.evaluate("document.body.innerText + " + ROOT + ".innerHTML")
         assert "Traceback" not in text
         assert "Error:" not in text
@@ -348,7 +370,7 @@ class TestTheInboxPage:
         await click(page, "document.querySelector('#token-form button')")
         await page.wait_for(f"{BADGE}.textContent === '15' && {INBOX}.hasAttribute('data-live')")
         assert await page.evaluate(f"{ROOT}.querySelector('[part=error]').hidden")
-        await page.screenshot("signed in with the form")
+        await page.screenshot("signed-in-with-the-form")
 
 
 class TestTheDocumentedEmbedding:
@@ -377,14 +399,14 @@ class TestTheDocumentedEmbedding:
         assert (await unread(api, "tasks"), await unread(api, "billing")) == (2, 1)
         await click(page, BELL)
         await page.wait_for(f"{BELL}.getAttribute('aria-expanded') === 'true'")
-        await page.screenshot("all tab")
+        await page.screenshot("all-tab")
         await click(page, f"{tabs}[1]")
         await page.wait_for(
             f"{ITEMS}.length === 2 && {ITEMS}.every((n) => n.dataset.category === 'tasks')"
         )
         assert await page.evaluate(f"{tabs}[1].getAttribute('aria-selected')") == "true"
         assert await page.evaluate(f"{tabs}[1].getAttribute('aria-label')") == "Tasks, 2 unread"
-        await page.screenshot("tasks tab")
+        await page.screenshot("tasks-tab")
         # Opening one reads it, lowers both badges, and the page follows its resource.
         await click(page, f"{ITEMS}[0]")
         await page.wait_for(f"{tabs}[1].textContent === 'Tasks1' && {BADGE}.textContent === '17'")
@@ -395,7 +417,7 @@ class TestTheDocumentedEmbedding:
         assert colour == "rgb(124, 58, 237)"
         await click(page, f"{tabs}[2]")
         await page.wait_for(f"{ITEMS}.length === 1 && {ITEMS}[0].dataset.category === 'billing'")
-        await page.screenshot("billing tab")
+        await page.screenshot("billing-tab")
         assert_clean(page)
 
     async def test_snooze_and_actions(self, page: Page, server: TestServer, api: Api) -> None:
@@ -408,7 +430,7 @@ class TestTheDocumentedEmbedding:
         await self.open_example(page, server, api)
         await click(page, BELL)
         await page.wait_for(f"!!{item(approve)}.querySelector('[part~=action-primary]')")
-        await page.screenshot("with actions")
+        await page.screenshot("with-actions")
         await click(page, f"{item(approve)}.querySelector('[part~=action-primary]')")
         await page.wait_for(f"!!{item(approve)}.querySelector('[part=action-done]')")
         await page.wait_for(recorded("action", "e.detail.action.id === 'approve'"))
@@ -421,7 +443,7 @@ class TestTheDocumentedEmbedding:
 
         await click(page, f"{item(later)}.querySelector('[part=snooze-button]')")
         await page.wait_for(f"!!{item(later)}.querySelector('[part=snooze-menu]')")
-        await page.screenshot("snooze menu")
+        await page.screenshot("snooze-menu")
         await click(page, f"{item(later)}.querySelector('[data-snooze=hour]')")
         await page.wait_for(f"!{item(later)}")
         await page.wait_for(recorded("snooze"))

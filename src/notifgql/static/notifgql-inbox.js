@@ -320,6 +320,7 @@ class ChangeFeed {
     }
     this.socket = socket;
     this.caughtUp = false;
+    this.acknowledged = false;
     socket.onopen = () => {
       socket.send(
         JSON.stringify({
@@ -347,6 +348,7 @@ class ChangeFeed {
     switch (message.type) {
       case "connection_ack":
         this.attempt = 0;
+        this.acknowledged = true;
         this.subscribe(socket);
         this.pingTimer = setInterval(() => {
           this.send(socket, { type: "ping" });
@@ -422,6 +424,11 @@ class ChangeFeed {
       // A bad or expired token: wait for a new one (setting `token` reconnects).
       this.host.reportError(new InboxError(MESSAGES.UNAUTHENTICATED, "UNAUTHENTICATED"));
       return;
+    }
+    if (!this.acknowledged) {
+      // Not even connected: the server is down or unreachable (a drop just reconnects).
+      const reason = code === 4503 ? "SERVICE_UNAVAILABLE" : "NETWORK";
+      this.host.reportError(new InboxError(MESSAGES[reason], reason));
     }
     this.scheduleRetry();
   }
@@ -811,7 +818,12 @@ export class NotifgqlInbox extends HTMLElement {
 
   connectionChanged(connected) {
     this.toggleAttribute("data-live", connected);
-    if (connected && this.#error?.code !== "UNAUTHENTICATED") this.#clearError();
+    if (!connected || this.#error?.code === "UNAUTHENTICATED") return;
+    const failed = this.#error !== null;
+    this.#clearError();
+    // Back after a failure: load again what could not be loaded meanwhile.
+    if (!this.#ready) this.reload();
+    if (failed) this.#refreshCounts(0);
   }
 
   reportError(error) {

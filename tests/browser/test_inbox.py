@@ -304,6 +304,13 @@ class TestTheInboxPage:
     async def test_a_publish_while_disconnected_shows_after_the_reconnect(
         self, page: Page, server: TestServer, api: Api
     ) -> None:
+        frames: list[tuple[str, dict[str, Any]]] = []
+
+        def on_frame(method: str, params: dict[str, Any]) -> None:
+            if method in ("Network.webSocketFrameSent", "Network.webSocketFrameReceived"):
+                frames.append((method[-4:].lower(), json.loads(params["response"]["payloadData"])))
+
+        page.connection.listen(page.session, on_frame)
         await open_inbox(page, server, api)
         app = server.app
         assert app is not None
@@ -311,6 +318,7 @@ class TestTheInboxPage:
             hook.__self__ for hook in app.on_shutdown if hook.__name__ == "close_websockets"
         )
         await view.close_websockets(app)
+        dropped_at = len(frames)
         new_id = await publish(api, "Jon D published release 2.4 while you were away")
         # It was published while the component had no subscription at all.
         assert app[appkeys.SUBSCRIPTION_SLOTS].open_count == 0
@@ -319,6 +327,28 @@ class TestTheInboxPage:
         await page.screenshot("caught-up-after-reconnecting")
         ids = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
         assert len(ids) == len(set(ids))
+        # It resumed from the last position it had received, not from the beginning.
+        positions = [
+            frame["payload"]["data"]["inboxChanges"]["next"]
+            for way, frame in frames[:dropped_at]
+            if way == "ived" and frame["type"] == "next"
+        ]
+        (resumed,) = [
+            frame["payload"]["variables"]["since"]
+            for way, frame in frames[dropped_at:]
+            if way == "sent" and frame["type"] == "subscribe"
+        ]
+        assert positions
+        assert resumed == positions[-1]
+        caught_up = [
+            node
+            for way, frame in frames[dropped_at:]
+            if way == "ived" and frame["type"] == "next"
+            for node in frame["payload"]["data"]["inboxChanges"]["changed"]
+        ]
+        # The publish, and at most the marks as seen on opening that had not come back yet.
+        assert new_id in [node["id"] for node in caught_up]
+        assert all(node["id"] == new_id or node["seen"] for node in caught_up), caught_up
         assert_clean(page)
 
     async def test_a_server_that_went_away_is_a_clear_message(

@@ -690,6 +690,7 @@ export class NotifgqlInbox extends HTMLElement {
         { id },
       );
       this.#upsert(data.readNotification, false);
+      this.#render();
       this.#emit("notifgql:read", { ids: [id], all: false });
     } catch (error) {
       if (item) this.#patch(id, { read: false });
@@ -776,6 +777,7 @@ export class NotifgqlInbox extends HTMLElement {
         { id, actionId },
       );
       this.#upsert(data.completeAction, false);
+      this.#render();
       this.#announce(`${action?.label ?? "Action"}: done.`);
     } catch (error) {
       this.reportError(error);

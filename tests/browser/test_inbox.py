@@ -199,6 +199,7 @@ class TestTheInboxPage:
         # The token left the address bar for this tab's storage.
         assert await page.evaluate("location.hash") == ""
         assert await page.evaluate("sessionStorage.getItem('notifgql-token')") == token
+        assert await page.evaluate("localStorage.length + document.cookie.length") == 0
         assert_clean(page)
 
     async def test_clicking_an_item_reads_it(

@@ -382,7 +382,7 @@ class TestTheInboxPage:
         expired = jwt.encode({**claims, "exp": now - 30}, JWT_SECRET, algorithm="HS256")
         await page.goto(f"{server.make_url('/inbox')}#token={expired}")
         await record_events(page)
-        message = "Your session has expired. Sign in again to see your notifications."
+        message = "Your sign-in is no longer valid. Sign in again to see your notifications."
         await page.wait_for(f"{ROOT}.querySelector('[part=error]').textContent === {message!r}")
         await page.wait_for(f"document.getElementById('token-problem').textContent === {message!r}")
         assert await page.evaluate("document.getElementById('signed-out').hidden") is False

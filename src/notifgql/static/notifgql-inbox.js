@@ -30,7 +30,7 @@ const CHANGES_SUBSCRIPTION = `subscription NotifgqlInboxChanges($since: String) 
 }`;
 
 const MESSAGES = {
-  UNAUTHENTICATED: "Your session has expired. Sign in again to see your notifications.",
+  UNAUTHENTICATED: "Your sign-in is no longer valid. Sign in again to see your notifications.",
   FORBIDDEN: "This token cannot read an inbox. Use a user token.",
   SERVICE_UNAVAILABLE: "Notifications are unavailable right now. Trying again shortly.",
   NETWORK: "The notification server cannot be reached. Trying again shortly.",

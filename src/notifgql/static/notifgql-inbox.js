@@ -355,7 +355,6 @@ class ChangeFeed {
           clearTimeout(this.pongTimer);
           this.pongTimer = setTimeout(() => socket.close(4408, "No pong"), PONG_WITHIN_MS);
         }, PING_EVERY_MS);
-        this.host.connectionChanged(true);
         break;
       case "ping":
         this.send(socket, { type: "pong" });
@@ -375,7 +374,12 @@ class ChangeFeed {
         this.next = changes.next;
         const live = this.caughtUp;
         if (!changes.hasMore) this.caughtUp = true;
-        this.host.applyChanges(changes, live);
+        if (live || !this.fromScratch) this.host.applyChanges(changes, live);
+        // Live once caught up: from here on the inbox shows what the server has.
+        if (!live && this.caughtUp) {
+          if (this.fromScratch) this.host.refresh();
+          this.host.connectionChanged(true);
+        }
         break;
       }
       case "error":
@@ -392,6 +396,9 @@ class ChangeFeed {
   subscribe(socket) {
     this.serial += 1;
     this.operation = String(this.serial);
+    // From nothing, the first answers replay the whole inbox: only their position matters,
+    // since the list is read over HTTP (and read again once caught up, see refresh()).
+    this.fromScratch = this.next === null;
     this.send(socket, {
       id: this.operation,
       type: "subscribe",
@@ -404,7 +411,7 @@ class ChangeFeed {
     if (code === "RESYNC_REQUIRED") {
       // The position is too old: start over from nothing, and reload what is shown.
       this.next = null;
-      this.host.reload();
+      this.caughtUp = false;
       this.subscribe(socket);
       return;
     }
@@ -465,6 +472,12 @@ export class NotifgqlInbox extends HTMLElement {
   #focusId = null;
   #ready = false;
   #pending = [];
+  #refreshWhenReady = false;
+  #marks = new Map();
+  #nodes = new Map();
+  #emptyNode = element("div", { class: "empty", part: "empty", text: "You're all caught up." });
+  #moreNode = element("div", { class: "more", part: "loading", "aria-hidden": "true" });
+  #sentinel = element("div", { class: "sentinel" });
 
   constructor() {
     super();
@@ -667,6 +680,7 @@ export class NotifgqlInbox extends HTMLElement {
       if (!this.#ready) {
         this.#ready = true;
         for (const [changes, live] of this.#pending.splice(0)) this.applyChanges(changes, live);
+        if (this.#refreshWhenReady) queueMicrotask(() => this.refresh());
       }
     } catch (error) {
       if (serial === this.#loadSerial) this.reportError(error);
@@ -684,15 +698,18 @@ export class NotifgqlInbox extends HTMLElement {
     const item = this.#items.find((candidate) => candidate.id === id);
     if (item?.read) return;
     if (item) this.#patch(id, { read: true, seen: true, newActivitiesCount: 0 });
+    this.#mark([id], { read: true, seen: true });
     try {
       const data = await this.#request(
         `mutation NotifgqlInboxRead($id: ID!) { readNotification(id: $id) { ${FIELDS} } }`,
         { id },
       );
+      this.#settle([id], true);
       this.#upsert(data.readNotification, false);
       this.#render();
       this.#emit("notifgql:read", { ids: [id], all: false });
     } catch (error) {
+      this.#settle([id], false);
       if (item) this.#patch(id, { read: false });
       this.reportError(error);
     }
@@ -704,15 +721,18 @@ export class NotifgqlInbox extends HTMLElement {
     delete filter.dismissed;
     const ids = this.#items.filter((item) => !item.read).map((item) => item.id);
     for (const id of ids) this.#patch(id, { read: true, seen: true, newActivitiesCount: 0 });
+    this.#mark(ids, { read: true, seen: true });
     try {
       const data = await this.#request(
         `mutation NotifgqlInboxReadAll($filter: NotificationFilter) {
           markAllRead(filter: $filter) { count } }`,
         { filter },
       );
+      this.#settle(ids, true);
       this.#emit("notifgql:read", { ids, all: true, count: data.markAllRead.count });
       this.#announce("All notifications marked read.");
     } catch (error) {
+      this.#settle(ids, false);
       this.reportError(error);
     }
     this.#refreshCounts();
@@ -794,6 +814,38 @@ export class NotifgqlInbox extends HTMLElement {
   }
 
   // --- called by the change feed ---
+
+  /** Read the first page again and merge it in (the feed is now caught up from nothing). */
+  refresh() {
+    if (!this.#ready) {
+      this.#refreshWhenReady = true;
+      return;
+    }
+    this.#refreshWhenReady = false;
+    this.#refreshFirstPage();
+  }
+
+  async #refreshFirstPage() {
+    const serial = this.#loadSerial;
+    try {
+      const data = await this.#request(LIST_QUERY, { filter: this.#filter(), after: null });
+      if (serial !== this.#loadSerial || !this.#ready) return;
+      const nodes = data.notifications.edges.map((edge) => edge.node);
+      const listed = new Set(nodes.map((node) => node.id));
+      const { pageInfo } = data.notifications;
+      const last = pageInfo.hasNextPage ? nodes[nodes.length - 1] : null;
+      // Within the first page's range (all of it, when it is the only page), what the
+      // server no longer lists has gone.
+      this.#items = this.#items.filter(
+        (item) => listed.has(item.id) || (last && before(last, item)),
+      );
+      if (!pageInfo.hasNextPage) this.#pageInfo = pageInfo;
+      for (const node of nodes) this.#upsert(node, false);
+      this.#render();
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
 
   applyChanges(changes, live) {
     if (!this.#ready) {
@@ -882,7 +934,31 @@ export class NotifgqlInbox extends HTMLElement {
   }
 
   /** Put a notification where it belongs; true when it is new to this list and newest. */
+  /** Marks made here that answers read before them may not show yet: they hold until an
+   * answer shows them, or a live event comes after the mark was stored. */
+  #mark(ids, fields) {
+    for (const id of ids) this.#marks.set(id, { fields, settled: false });
+  }
+
+  #settle(ids, stored) {
+    for (const id of ids) {
+      const mark = this.#marks.get(id);
+      if (mark && stored) mark.settled = true;
+      else this.#marks.delete(id);
+    }
+  }
+
   #upsert(notification, live) {
+    const mark = this.#marks.get(notification.id);
+    if (mark) {
+      const shown = Object.entries(mark.fields).every(([key, value]) => notification[key] === value);
+      if (shown || (live && mark.settled)) {
+        this.#marks.delete(notification.id);
+      } else {
+        const extra = mark.fields.read ? { newActivitiesCount: 0 } : {};
+        notification = { ...notification, ...mark.fields, ...extra };
+      }
+    }
     const index = this.#items.findIndex((item) => item.id === notification.id);
     if (!this.#visible(notification)) {
       if (index >= 0) this.#items.splice(index, 1);
@@ -964,12 +1040,16 @@ export class NotifgqlInbox extends HTMLElement {
       const item = this.#items.find((candidate) => candidate.id === id);
       if (item) item.seen = true;
     }
+    this.#mark(ids, { seen: true });
+    this.#render();
     try {
       await this.#request(
         "mutation NotifgqlInboxSeen($ids: [ID!]!) { markSeen(ids: $ids) { count } }",
         { ids },
       );
+      this.#settle(ids, true);
     } catch (error) {
+      this.#settle(ids, false);
       this.reportError(error);
     }
   }
@@ -1071,32 +1151,53 @@ export class NotifgqlInbox extends HTMLElement {
     const focused = this.shadowRoot.activeElement?.closest?.("[data-id]")?.dataset.id;
     const keep = this.#focusId ?? focused ?? null;
     this.#focusId = null;
-    const nodes = this.#items.map((item, index) => this.#renderItem(item, index, keep));
-    if (!this.#items.length && !this.#loading && !this.#error) {
-      nodes.push(element("div", { class: "empty", part: "empty", text: "You're all caught up." }));
-    }
-    const more = element("div", { class: "more", part: "loading", "aria-hidden": "true" });
-    more.textContent = this.#loading ? "Loading…" : "";
-    const sentinel = element("div", { class: "sentinel" });
-    nodes.push(more, sentinel);
-    this.listNode.replaceChildren(...nodes);
+    const setSize = this.#pageInfo.hasNextPage ? -1 : this.#items.length;
+    const built = new Map();
+    const nodes = this.#items.map((item, index) => {
+      // An unchanged notification keeps its node: a click in progress on it is not lost.
+      const signature = JSON.stringify([item, this.#snoozing === item.id, this.#when(item)]);
+      let cached = this.#nodes.get(item.id);
+      if (!cached || cached.signature !== signature) {
+        cached = { node: this.#renderItem(item), signature };
+      }
+      built.set(item.id, cached);
+      const { node } = cached;
+      node.setAttribute("aria-posinset", String(index + 1));
+      node.setAttribute("aria-setsize", String(setSize));
+      node.setAttribute("tabindex", (keep ? item.id === keep : index === 0) ? "0" : "-1");
+      return node;
+    });
+    this.#nodes = built;
+    if (!this.#items.length && !this.#loading && !this.#error) nodes.push(this.#emptyNode);
+    this.#moreNode.textContent = this.#loading ? "Loading…" : "";
+    nodes.push(this.#moreNode, this.#sentinel);
+    // Move only what moved, so that nodes in place stay untouched.
+    const list = this.listNode;
+    nodes.forEach((node, index) => {
+      if (list.children[index] !== node) list.insertBefore(node, list.children[index] ?? null);
+    });
+    while (list.children.length > nodes.length) list.lastElementChild.remove();
     this.#observer?.disconnect();
-    if (this.#pageInfo.hasNextPage) this.#observer?.observe(sentinel);
+    if (this.#pageInfo.hasNextPage) this.#observer?.observe(this.#sentinel);
     if (keep && this.#open) {
-      const target = this.listNode.querySelector(`[data-id="${keep}"]`);
-      if (target && focused) target.focus({ preventScroll: true });
+      const target = list.querySelector(`[data-id="${keep}"]`);
+      if (target && focused && this.shadowRoot.activeElement !== target) {
+        if (!target.contains(this.shadowRoot.activeElement)) target.focus({ preventScroll: true });
+      }
     }
   }
 
-  #renderItem(item, index, focusId) {
+  #when(item) {
+    return [item.actor?.name, relativeTime(item.lastActionAt || item.createdAt)]
+      .filter(Boolean)
+      .join(" · ");
+  }
+
+  #renderItem(item) {
     const titleId = `title-${item.id}`;
     const activities = item.activities?.totalCount ?? 0;
     const meta = element("p", { class: "meta", part: "meta" }, [
-      document.createTextNode(
-        [item.actor?.name, relativeTime(item.lastActionAt || item.createdAt)]
-          .filter(Boolean)
-          .join(" · "),
-      ),
+      document.createTextNode(this.#when(item)),
     ]);
     if (activities > 1) {
       const fresh = item.newActivitiesCount;
@@ -1164,9 +1265,6 @@ export class NotifgqlInbox extends HTMLElement {
         "data-read": String(item.read),
         "data-category": item.category ?? "",
         "aria-labelledby": titleId,
-        "aria-posinset": index + 1,
-        "aria-setsize": this.#pageInfo.hasNextPage ? -1 : this.#items.length,
-        tabindex: (focusId ? item.id === focusId : index === 0) ? "0" : "-1",
       },
       [body, tools],
     );

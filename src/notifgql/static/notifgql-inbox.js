@@ -876,7 +876,7 @@ export class NotifgqlInbox extends HTMLElement {
     const failed = this.#error !== null;
     this.#clearError();
     // Back after a failure: load again what could not be loaded meanwhile.
-    if (!this.#ready) this.reload();
+    if (failed && !this.#ready && !this.#loading) this.reload();
     if (failed) this.#refreshCounts(0);
   }
 

@@ -3,7 +3,9 @@
 docs/rest.md explains the REST dialects in prose and points to their OpenAPI documents; it has
 no code blocks, so that nothing in it goes unexecuted. docs/graphql.md and docs/clients.md have
 examples, each run or checked exactly as written by its own module in tests/docs/, which fails on
-any block it does not know. A page with blocks that no module checks fails here.
+any block it does not know. docs/inbox.md has one, the page that embeds the inbox web component,
+which tests/browser/test_inbox.py serves exactly as written and drives in a browser. A page with
+blocks that no test checks fails here.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from notifgql.rest import crm, jsonapi, openapi
+from tests.browser.test_inbox import documented_embedding
 from tests.client import Api
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DOCS = REPOSITORY / "docs"
 REST = DOCS / "rest.md"
+INBOX = DOCS / "inbox.md"
 README = REPOSITORY / "README.md"
 # Pages whose every block a module of tests/docs/ runs or checks (and fails on any other block).
 CHECKED = {
@@ -34,10 +38,16 @@ def test_no_unchecked_example() -> None:
     for page, checker in CHECKED.items():
         assert checker.exists(), checker
         assert f'DOCS / "{page.name}"' in checker.read_text(encoding="utf-8"), checker
+    assert INBOX in pages
     for page in pages:
         if page in CHECKED:
             continue
         text = page.read_text(encoding="utf-8")
+        if page == INBOX:
+            # The one block there is the embedding the browser tests serve as written.
+            checked = f"```html\n{documented_embedding()}```"
+            assert text.count(checked) == 1
+            text = text.replace(checked, "")
         assert not re.search(r"^\s*(```|~~~)", text, re.MULTILINE), f"{page}: an unchecked block"
 
 

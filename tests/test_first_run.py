@@ -4,6 +4,7 @@ front page, quiet readiness probes and a demo inbox whose ids agree with each ot
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,6 +58,7 @@ class TestFrontPage:
                     "openapi": {"jsonapi": "/api/v2/openapi.json", "crm": "/openapi.json"},
                     "health": {"live": "/healthz", "ready": "/readyz"},
                     "metrics": "/metrics",
+                    "inbox": "/inbox",
                 }
 
     async def test_html_for_browsers(self, demo: Serve) -> None:
@@ -76,6 +78,7 @@ class TestFrontPage:
             "/openapi.json",
             "/healthz",
             "/readyz",
+            "/inbox",
         ):
             assert f'href="{path}"' in page, path
         assert "GraphiQL" in page
@@ -92,9 +95,29 @@ class TestFrontPage:
                 ("/notifications", 401),
                 ("/api/v2/openapi.json", 200),
                 ("/openapi.json", 200),
+                ("/inbox", 200),
             ]:
                 async with http.get(f"{demo.url}{path}") as response:
                     assert response.status == status, path
+
+
+class TestDemoInboxLink:
+    async def test_serve_prints_an_inbox_link_with_a_working_token(self, demo: Serve) -> None:
+        (link,) = re.findall(r"^Demo inbox in your browser: (\S+)$", demo.stdout, re.MULTILINE)
+        assert link.startswith(f"{demo.url}/inbox#token=")
+        token = link.split("#token=", 1)[1]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(link.split("#", 1)[0]) as response:
+                assert response.status == 200
+                assert response.content_type == "text/html"
+                assert '<notifgql-inbox id="inbox"' in await response.text()
+            async with http.post(
+                f"{demo.url}/graphql",
+                json={"query": "{ notificationCounts { total unread } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                body = await response.json()
+        assert body == {"data": {"notificationCounts": {"total": 40, "unread": 15}}}
 
 
 class TestReadinessLogs:

@@ -377,6 +377,8 @@ class TestAgainstTheDemo:
         token = token.split("\n", 1)[0].strip()
         data = await graphql("{ notificationCounts { total } }", token)
         assert data == {"notificationCounts": {"total": 40}}
+        # ... and the link that opens the demo inbox in a browser, with that same token.
+        assert f"Demo inbox in your browser: {BASE}/inbox#token={token}\n" in out
         # The banner's way to get a token works from a shell that has not activated .venv.
         (command,) = re.findall(r"^Get a token: (\S+) token --recipient", out, re.MULTILINE)
         result = run_shell(f"{command} token --recipient {DEMO_RECIPIENT} --organization 810")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from notifgql import appkeys
+from notifgql import appkeys, inbox
 from notifgql.cors import cors_middleware, parse_origins
 from notifgql.db import migrate
 from notifgql.db.driver_pool import asyncpg_dsn
@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
     add_rest_routes(app)
+    inbox.add_routes(app)
     return app
 
 

@@ -153,7 +153,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Migrations and demo data run once, here, before any worker serves.
     try:
-        asyncio.run(_prepare(settings, demo=args.demo))
+        demo_token = asyncio.run(_prepare(settings, demo=args.demo))
     except (OSError, DBAPIError, NotifGqlError) as error:
         for listener in listeners:
             listener.close()
@@ -163,6 +163,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     base = f"http://{settings.host}:{settings.port}"
     print(f"notifgql on {redact(settings.database_url)}, {args.workers} worker(s)")
     print(f"GraphQL endpoint and GraphiQL: {base}/graphql")
+    if demo_token is not None:
+        print(f"Demo inbox in your browser: {base}/inbox#token={demo_token}")
     print(f"Get a token: {_command_name()} token --recipient <id> --organization <id>", flush=True)
 
     if args.workers == 1:
@@ -236,7 +238,8 @@ def _command_name() -> str:
         return str(beside)
 
 
-async def _prepare(settings: Settings, *, demo: bool) -> None:
+async def _prepare(settings: Settings, *, demo: bool) -> str | None:
+    """Migrate, and load the demo inbox with ``demo``: its token, or None."""
     database = create_database(settings)
     try:
         if settings.auto_migrate:
@@ -253,6 +256,8 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
                 f"Demo inbox {state}: recipient {DEMO_RECIPIENT}, organization {DEMO_ORGANIZATION}."
             )
             print(f"Demo token (send as 'Authorization: Bearer <token>'):\n  {token}")
+            return token
+        return None
     finally:
         await database.dispose()
 

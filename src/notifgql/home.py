@@ -22,6 +22,7 @@ def _links(graphiql: bool) -> dict[str, Any]:
         "openapi": {"jsonapi": openapi.JSONAPI_PATH, "crm": openapi.CRM_PATH},
         "health": {"live": "/healthz", "ready": "/readyz"},
         "metrics": "/metrics",
+        "inbox": "/inbox",
     }
 
 
@@ -45,6 +46,7 @@ def _page(links: dict[str, Any]) -> str:
         ("Liveness", links["health"]["live"]),
         ("Readiness", links["health"]["ready"]),
         ("Prometheus metrics", links["metrics"]),
+        ("The inbox in your browser (the notifgql-inbox web component)", links["inbox"]),
     ]
     items = "\n".join(
         f'<li>{escape(label)}: <a href="{escape(href)}">{escape(href)}</a></li>'

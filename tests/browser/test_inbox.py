@@ -334,22 +334,27 @@ class TestTheInboxPage:
         await page.screenshot("caught-up-after-reconnecting")
         ids = await page.evaluate(f"{ITEMS}.map((node) => node.dataset.id)")
         assert len(ids) == len(set(ids))
-        # It resumed from the last position it had received, not from the beginning.
-        positions = [
-            frame["payload"]["data"]["inboxChanges"]["next"]
-            for way, frame in frames[:dropped_at]
-            if way == "ived" and frame["type"] == "next"
-        ]
-        (resumed,) = [
-            frame["payload"]["variables"]["since"]
-            for way, frame in frames[dropped_at:]
+        # It resumed from the last position it had received, not from the beginning. Frames
+        # are recorded as DevTools reports them, which may be after the drop for one received
+        # just before it: what came before the resuming subscribe counts, not `dropped_at`.
+        subscribes = [
+            n
+            for n, (way, frame) in enumerate(frames)
             if way == "sent" and frame["type"] == "subscribe"
         ]
+        assert len([n for n in subscribes if n >= dropped_at]) == 1
+        resuming = subscribes[-1]
+        positions = [
+            frame["payload"]["data"]["inboxChanges"]["next"]
+            for way, frame in frames[:resuming]
+            if way == "ived" and frame["type"] == "next"
+        ]
+        resumed = frames[resuming][1]["payload"]["variables"]["since"]
         assert positions
         assert resumed == positions[-1]
         caught_up = [
             node
-            for way, frame in frames[dropped_at:]
+            for way, frame in frames[resuming:]
             if way == "ived" and frame["type"] == "next"
             for node in frame["payload"]["data"]["inboxChanges"]["changed"]
         ]
